@@ -166,10 +166,12 @@ async def _audit(
     digests = await asyncio.gather(*(_digest_of(provider, ref, listed) for ref, listed in pending))
     located: dict[Digest, str] = {}
     resolved_refs: list[tuple[TagRef, Digest]] = []
+    unreadable: dict[str, list[str]] = {}
     for (ref, _), digest_or_error in zip(pending, digests, strict=True):
         if isinstance(digest_or_error, RegistryError):
             reason = f"the tag's digest could not be read: {digest_or_error}"
             _mark_unknown(audit, policies, [TagObservation(ref=ref, digest=None)], reason)
+            unreadable.setdefault(ref.repository, []).append(str(digest_or_error))
             continue
         audit.observations.append(TagObservation(ref=ref, digest=digest_or_error))
         resolved_refs.append((ref, digest_or_error))
@@ -199,8 +201,19 @@ async def _audit(
             audit.verdicts[ref] = unevaluated(
                 policies, Status.UNKNOWN, f"the image {digest} could not be read: {problems[digest]}"
             )
+            unreadable.setdefault(ref.repository, []).append(problems[digest])
         else:
             audit.verdicts[ref] = evaluate(policies, facts[digest])
+    # NOTE: one line per repository, not per tag: a registry that died mid-run would
+    # otherwise flood the run record with thousands of copies of the same message.
+    audit.failures.extend(
+        ScopeFailure(
+            registry=registry,
+            repository=repository,
+            message=f"{len(errors)} tag(s) could not be read, e.g.: {errors[0]}",
+        )
+        for repository, errors in sorted(unreadable.items())
+    )
     audit.requests = provider.requests.snapshot(registry)
     return audit
 

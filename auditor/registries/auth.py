@@ -10,9 +10,10 @@ for is remembered, so a warm run does not pay a 401 round trip per request.
 from __future__ import annotations
 
 import base64
+import json
 import re
 import time
-from collections.abc import Generator
+from collections.abc import AsyncGenerator, Generator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -61,6 +62,27 @@ class RegistryAuth(httpx.Auth):
         self._scheme: str | None = None
         self._tokens: dict[tuple[str, str, str], tuple[str, float]] = {}
         self._scope_keys: dict[str, tuple[str, str, str]] = {}
+        self._token_requests: set[int] = set()
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        """See `httpx.Auth.async_auth_flow`; reads the body of token responses only.
+
+        ``requires_response_body`` would read every response, blobs included, before the
+        size limits of the client could refuse them.
+        """
+        flow = self.auth_flow(request)
+        next_request = next(flow)
+        while True:
+            response = yield next_request
+            if id(response.request) in self._token_requests:
+                self._token_requests.discard(id(response.request))
+                await response.aread()
+            try:
+                next_request = flow.send(response)
+            except StopIteration:
+                break
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         """See `httpx.Auth.auth_flow`."""
@@ -109,11 +131,15 @@ class RegistryAuth(httpx.Auth):
         headers = {}
         if self._secret is not None and self._may_receive_credentials(realm):
             headers["Authorization"] = self._basic_header()
-        token_response = yield httpx.Request("GET", realm, params=params, headers=headers)
+        token_request = httpx.Request("GET", realm, params=params, headers=headers)
+        self._token_requests.add(id(token_request))
+        token_response = yield token_request
         if token_response.status_code != 200:
             return None
-        token_response.read()
-        body = token_response.json()
+        try:
+            body = json.loads(token_response.content)
+        except ValueError:
+            return None
         token = body.get("token") or body.get("access_token") if isinstance(body, dict) else None
         if not isinstance(token, str) or not token:
             return None

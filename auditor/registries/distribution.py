@@ -89,7 +89,14 @@ class DistributionClient:
         names: list[str] = []
         url: str | None = f"{self._base_url}/v2/_catalog?n={page_size}"
         while url is not None:
-            body, url = await self._json_page(url, "_catalog")
+            try:
+                body, url = await self._json_page(url, "_catalog")
+            except PageSizeRefused:
+                # NOTE: distribution answers 400 PAGINATION_NUMBER_INVALID when n exceeds its
+                # catalog.maxentries; without n it pages at its own size and sends Link.
+                if names:
+                    raise
+                body, url = await self._json_page(f"{self._base_url}/v2/_catalog", "_catalog")
             repositories = body.get("repositories")
             if not isinstance(repositories, list) or not all(
                 isinstance(r, str) for r in repositories
@@ -233,12 +240,18 @@ def _is_transient(status: int) -> bool:
     return status == 429 or status >= 500
 
 
+class PageSizeRefused(RegistryError):
+    """The registry refused the page size asked for."""
+
+
 async def _raise_for_status(response: httpx.Response, scope: str) -> None:
     if response.is_success:
         return
     await response.aread()
     detail = _error_detail(response)
     status = response.status_code
+    if status == 400 and "PAGINATION_NUMBER_INVALID" in detail:
+        raise PageSizeRefused(f"{scope}: registry refused the page size{detail}")
     if status in (401, 403):
         raise RegistryAuthError(f"{scope}: access denied by the registry (HTTP {status}){detail}")
     if _is_transient(status):
