@@ -60,7 +60,10 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--config", metavar="FILE", help=config_help)
     report.add_argument("--run", type=int, metavar="ID", help="run id (default: the latest)")
     report.add_argument(
-        "--output", type=Path, metavar="DIR", help="folder to write to (default: <reports dir>/run-<ID>)"
+        "--output",
+        type=Path,
+        metavar="DIR",
+        help="folder to write to (default: <reports dir>/run-<ID>)",
     )
 
     check = commands.add_parser("check-config", help="validate the configuration without running")
@@ -72,7 +75,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     args = _parser().parse_args(argv)
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose > 1 else logging.INFO if args.verbose else logging.WARNING,
+        level=logging.DEBUG
+        if args.verbose > 1
+        else logging.INFO
+        if args.verbose
+        else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     # NOTE: httpx logs every request URL at INFO; keep that to -vv.

@@ -215,7 +215,9 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
     return settings.model_copy(
         update={
             "database": under_base(settings.database),
-            "reports": settings.reports.model_copy(update={"dir": under_base(settings.reports.dir)}),
+            "reports": settings.reports.model_copy(
+                update={"dir": under_base(settings.reports.dir)}
+            ),
             "registries": registries,
         }
     )

@@ -95,7 +95,9 @@ def run_once(settings: Settings, *, config_label: str) -> RunOutcome:
         except BaseException:
             store.fail_run(run_id, now())
             raise
-        report_dir = write_reports(store, run_id, settings.reports) if settings.reports.formats else None
+        report_dir = (
+            write_reports(store, run_id, settings.reports) if settings.reports.formats else None
+        )
         return RunOutcome(
             run=record,
             failures=store.failures(run_id),
@@ -135,7 +137,9 @@ async def _audit(
     valid = [r for r in repositories if REPOSITORY_PATTERN.match(r)]
     for name in sorted(set(repositories) - set(valid)):
         audit.failures.append(
-            ScopeFailure(registry=registry, repository=name[:200], message="invalid repository name ignored")
+            ScopeFailure(
+                registry=registry, repository=name[:200], message="invalid repository name ignored"
+            )
         )
     audit.repositories = valid
     listings = await asyncio.gather(*(_list_tags(provider, r) for r in valid))
@@ -143,7 +147,9 @@ async def _audit(
     pending: list[tuple[TagRef, ListedTag]] = []
     for repository, tags_or_error in zip(valid, listings, strict=True):
         if isinstance(tags_or_error, RegistryError):
-            logger.warning("%s/%s: tags could not be listed: %s", registry, repository, tags_or_error)
+            logger.warning(
+                "%s/%s: tags could not be listed: %s", registry, repository, tags_or_error
+            )
             audit.failures.append(
                 ScopeFailure(registry=registry, repository=repository, message=str(tags_or_error))
             )
@@ -180,7 +186,11 @@ async def _audit(
     facts = store.known_facts(located)
     missing = [d for d in located if d not in facts]
     logger.info(
-        "%s: %d tags, %d digests, %d already known", registry, len(pending), len(located), len(facts)
+        "%s: %d tags, %d digests, %d already known",
+        registry,
+        len(pending),
+        len(located),
+        len(facts),
     )
     resolver = Resolver(provider)
     resolutions = await asyncio.gather(*(_resolve(resolver, located[d], d) for d in missing))
@@ -199,7 +209,9 @@ async def _audit(
     for ref, digest in resolved_refs:
         if digest in problems:
             audit.verdicts[ref] = unevaluated(
-                policies, Status.UNKNOWN, f"the image {digest} could not be read: {problems[digest]}"
+                policies,
+                Status.UNKNOWN,
+                f"the image {digest} could not be read: {problems[digest]}",
             )
             unreadable.setdefault(ref.repository, []).append(problems[digest])
         else:
@@ -229,7 +241,9 @@ def _mark_unknown(
         audit.verdicts[tag.ref] = unevaluated(policies, Status.UNKNOWN, reason)
 
 
-async def _list_tags(provider: RegistryProvider, repository: str) -> list[ListedTag] | RegistryError:
+async def _list_tags(
+    provider: RegistryProvider, repository: str
+) -> list[ListedTag] | RegistryError:
     try:
         return await provider.list_tags(repository)
     except RegistryError as error:

@@ -57,7 +57,9 @@ def request_counts(database: Path, run_id: int) -> dict[str, int]:
         db.close()
 
 
-def table_sizes(database: Path, tables: Iterable[str] = ("tags", "verdicts", "facts")) -> dict[str, int]:
+def table_sizes(
+    database: Path, tables: Iterable[str] = ("tags", "verdicts", "facts")
+) -> dict[str, int]:
     """Row counts of history tables."""
     db = Database(database)
     try:

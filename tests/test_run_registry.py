@@ -43,7 +43,10 @@ reports: {{dir: reports}}
 
 class TestAnonymousRegistry:
     def test_verdicts_match_the_fleet_and_warm_run_fetches_nothing(
-        self, registry: RunningRegistry, sample_fleet: ModuleType, write_config: Callable[[str], Path]
+        self,
+        registry: RunningRegistry,
+        sample_fleet: ModuleType,
+        write_config: Callable[[str], Path],
     ) -> None:
         expected = push_sample_fleet(sample_fleet, registry)
         path = oci_config(write_config, registry.url)
@@ -66,7 +69,10 @@ class TestAnonymousRegistry:
         assert verdicts_of_run(database, 2) == verdicts_of_run(database, 1)
 
     def test_multi_platform_detail_is_kept(
-        self, registry: RunningRegistry, sample_fleet: ModuleType, write_config: Callable[[str], Path]
+        self,
+        registry: RunningRegistry,
+        sample_fleet: ModuleType,
+        write_config: Callable[[str], Path],
     ) -> None:
         push_sample_fleet(sample_fleet, registry)
         settings = load_config(oci_config(write_config, registry.url))
@@ -79,7 +85,10 @@ class TestAnonymousRegistry:
         assert "explicitly" in non_root
 
     def test_moved_tag_opens_a_new_interval(
-        self, registry: RunningRegistry, sample_fleet: ModuleType, write_config: Callable[[str], Path]
+        self,
+        registry: RunningRegistry,
+        sample_fleet: ModuleType,
+        write_config: Callable[[str], Path],
     ) -> None:
         fleet = {r.name: r for r in sample_fleet.build_fleet()}
         worker, api = fleet["acme/worker"], fleet["acme/api"]
@@ -103,9 +112,12 @@ class TestAnonymousRegistry:
         assert rows[0]["digest"] != rows[1]["digest"]
         statuses = verdicts_of_run(path.parent / "audit.db", 2)
         assert statuses[("acme/app", "stable", "default-non-root-user")] == "compliant"
-        assert verdicts_of_run(path.parent / "audit.db", 1)[
-            ("acme/app", "stable", "default-non-root-user")
-        ] == "non_compliant"
+        assert (
+            verdicts_of_run(path.parent / "audit.db", 1)[
+                ("acme/app", "stable", "default-non-root-user")
+            ]
+            == "non_compliant"
+        )
 
 
 class TestAuthentication:
@@ -117,7 +129,9 @@ class TestAuthentication:
         monkeypatch: pytest.MonkeyPatch,
     ) -> None:
         registry = registry_factory(auth=HtpasswdAuth(USERS))
-        expected = push_sample_fleet(sample_fleet, registry, push_auth(registry, "auditor", USERS["auditor"]))
+        expected = push_sample_fleet(
+            sample_fleet, registry, push_auth(registry, "auditor", USERS["auditor"])
+        )
         monkeypatch.setenv("REG_USER", "auditor")
         monkeypatch.setenv("REG_PASSWORD", USERS["auditor"])
         path = oci_config(
@@ -161,7 +175,9 @@ class TestAuthentication:
         monkeypatch: pytest.MonkeyPatch,
     ) -> None:
         registry = registry_factory(auth=TokenAuth(USERS))
-        expected = push_sample_fleet(sample_fleet, registry, push_auth(registry, "auditor", USERS["auditor"]))
+        expected = push_sample_fleet(
+            sample_fleet, registry, push_auth(registry, "auditor", USERS["auditor"])
+        )
         assert registry.token_service is not None
         registry.token_service.requests.clear()
         monkeypatch.setenv("REG_USER", "auditor")
@@ -207,7 +223,10 @@ def test_catalog_pagination_with_small_maxentries(
 
 class TestRegistryFailures:
     def test_registry_down_makes_known_tags_unknown_and_keeps_history(
-        self, registry: RunningRegistry, sample_fleet: ModuleType, write_config: Callable[[str], Path]
+        self,
+        registry: RunningRegistry,
+        sample_fleet: ModuleType,
+        write_config: Callable[[str], Path],
     ) -> None:
         push_sample_fleet(sample_fleet, registry)
         path = oci_config(write_config, registry.url)
@@ -226,7 +245,9 @@ class TestRegistryFailures:
         from sqlite_utils import Database
 
         db = Database(database)
-        assert db.execute("select count(*) from tags where ended_run is not null").fetchone()[0] == 0
+        assert (
+            db.execute("select count(*) from tags where ended_run is not null").fetchone()[0] == 0
+        )
         assert db.execute("select status from runs where id = 2").fetchone()[0] == "partial"
 
         registry.start()
@@ -262,7 +283,9 @@ class TestRegistryFailures:
         from sqlite_utils import Database
 
         db = Database(database)
-        assert db.execute("select count(*) from tags where ended_run is not null").fetchone()[0] == 0
+        assert (
+            db.execute("select count(*) from tags where ended_run is not null").fetchone()[0] == 0
+        )
         failures = db.execute("select count(*) from run_errors where run_id = 2").fetchone()[0]
         assert failures == len({k[0] for k in first})
 

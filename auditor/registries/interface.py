@@ -91,5 +91,5 @@ class RegistryProvider(ABC):
     ) -> bytes:  # pragma: no cover
         """Return the blob stored under `digest`, verified, refusing more than `max_bytes`."""
 
-    async def aclose(self) -> None:
+    async def aclose(self) -> None:  # noqa: B027 (optional hook with a do-nothing default)
         """Release connections; the default has none."""

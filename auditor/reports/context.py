@@ -15,8 +15,18 @@ from auditor.models import RequestCount, ScopeFailure, Status
 from auditor.store import AuditStore, RunRecord
 
 RESULT_COLUMNS = (
-    "registry", "repository", "tag", "digest", "policy", "policy_type", "status", "reason",
-    "remediation", "platforms", "evidence", "since_run",
+    "registry",
+    "repository",
+    "tag",
+    "digest",
+    "policy",
+    "policy_type",
+    "status",
+    "reason",
+    "remediation",
+    "platforms",
+    "evidence",
+    "since_run",
 )
 """The columns of `ReportContext.results`, in order; the CSV report writes them as they are."""
 

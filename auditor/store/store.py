@@ -92,7 +92,8 @@ class AuditStore:
                     "auditor_version": __version__,
                 }
             )
-            return int(table.last_pk)
+            assert table.last_rowid is not None  # set by the insert just made
+            return table.last_rowid
 
     def fail_run(self, run_id: int, finished_at: str) -> None:
         """Mark a run that could not finish as ``failed``; nothing else is touched."""
@@ -121,8 +122,16 @@ class AuditStore:
             raise StoreError(f"there is no run {run_id} in the database")
         row = rows[0]
         return RunRecord(
-            **{k: row[k] for k in ("id", "started_at", "finished_at", "status", "config")},
-            **{k: row[k] or 0 for k in ("tags", "compliant", "non_compliant", "unknown", "error")},
+            id=row["id"],
+            started_at=row["started_at"],
+            finished_at=row["finished_at"],
+            status=row["status"],
+            config=row["config"],
+            tags=row["tags"] or 0,
+            compliant=row["compliant"] or 0,
+            non_compliant=row["non_compliant"] or 0,
+            unknown=row["unknown"] or 0,
+            error=row["error"] or 0,
         )
 
     def failures(self, run_id: int) -> tuple[ScopeFailure, ...]:
