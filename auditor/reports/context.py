@@ -71,10 +71,10 @@ def build_context(store: AuditStore, run_id: int) -> ReportContext:
     """Read run `run_id` from the store; raises `StoreError` when it does not exist."""
     run = store.run(run_id)
     rows = store.results(run_id)
-    frame = pd.DataFrame(rows, columns=[*RESULT_COLUMNS[:-1], "policy_type_", "first_run"])
     frame = pd.DataFrame(
         {
-            **{c: [r[c] for r in rows] for c in RESULT_COLUMNS[:9]},
+            # NOTE: "" rather than None, so neither pandas (NaN) nor a template shows "nan".
+            **{c: [r[c] or "" for r in rows] for c in RESULT_COLUMNS[:9]},
             "platforms": [_platform_summary(r["platforms"]) for r in rows],
             "evidence": ["; ".join(json.loads(r["evidence"])) for r in rows],
             "since_run": [r["first_run"] for r in rows],
