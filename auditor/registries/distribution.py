@@ -191,8 +191,14 @@ class DistributionClient:
                 async with self._limit, self._http.stream(method, url, headers=headers) as response:
                     if not (_is_transient(response.status_code) and attempt < self._retry.attempts):
                         await _raise_for_status(response, scope)
-                        body = await _read_limited(response, max_bytes, what) if max_bytes else b""
+                        if max_bytes:
+                            body = await _read_limited(response, max_bytes, what)
+                        else:
+                            # NOTE: even a HEAD's empty body is read: httpcore closes the
+                            # connection of an unread response (a TLS handshake per tag).
+                            body = await response.aread()
                         return _Reply(response.headers, response.url, response.links, body)
+                    await response.aread()
                     logger.info(
                         "%s %s answered %s, retrying (attempt %d)",
                         method,

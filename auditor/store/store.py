@@ -270,7 +270,8 @@ class AuditStore:
                 ),
                 pk=("registry", "name"),
             )
-            gone = [n for n, r in known.items() if n not in set(names) and r["removed_run"] is None]
+            listed_names = set(names)
+            gone = [n for n, r in known.items() if n not in listed_names and r["removed_run"] is None]
             for name in gone:
                 table.update((registry, name), {"removed_run": run_id})
 

@@ -50,9 +50,7 @@ def index(**overrides: Any) -> dict[str, Any]:
         "schemaVersion": 2,
         "mediaType": OCI_INDEX,
         "manifests": [
-            descriptor(
-                mediaType=OCI_MANIFEST, platform={"os": "linux", "architecture": "arm64"}
-            )
+            descriptor(mediaType=OCI_MANIFEST, platform={"os": "linux", "architecture": "arm64"})
         ],
     }
     body.update(overrides)
@@ -202,9 +200,7 @@ class TestParseDocument:
     def test_manifest_without_config(self) -> None:
         body = manifest()
         del body["config"]
-        body["layers"] = [descriptor()]
-        # Without `config` nor `manifests` the shape says nothing; with a declared
-        # manifest media type the missing config is the problem.
+
         with pytest.raises(ContentError, match="config"):
             parse_document(encode(body), OCI_MANIFEST)
 
@@ -278,7 +274,7 @@ class TestParseConfig:
         with pytest.raises(ContentError, match="Labels"):
             parse_config(self.config({"Labels": labels}))
 
-    def test_null_labels_are_none(self) -> None:
+    def test_null_labels_are_empty(self) -> None:
         assert parse_config(self.config({"Labels": None})).labels == {}
 
     def test_inner_config_must_be_an_object(self) -> None:

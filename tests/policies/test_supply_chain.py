@@ -1,0 +1,151 @@
+"""Tests of the ``supply-chain-attestations`` policy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from auditor.models import Attestation, Digest, ImageFacts, PlatformFacts, Status
+from auditor.policies import PolicyConfigError, SupplyChainAttestations
+
+SPDX = "https://spdx.dev/Document"
+CYCLONEDX = "https://cyclonedx.org/bom"
+CYCLONEDX_V15 = "https://cyclonedx.org/bom/v1.5"
+SLSA_V02 = "https://slsa.dev/provenance/v0.2"
+SLSA_V1 = "https://slsa.dev/provenance/v1"
+VSA = "https://slsa.dev/verification_summary/v1"
+ATTESTATION_MANIFEST = Digest("sha256:" + "33" * 32)
+
+
+def attestations(*predicate_types: str) -> tuple[Attestation, ...]:
+    return tuple(Attestation(p, ATTESTATION_MANIFEST, "buildkit-index") for p in predicate_types)
+
+
+def platform(*predicate_types: str, **overrides: Any) -> PlatformFacts:
+    fields: dict[str, Any] = {
+        "platform": "linux/amd64",
+        "digest": Digest("sha256:" + "22" * 32),
+        "media_type": "application/vnd.oci.image.manifest.v1+json",
+        "config_media_type": "application/vnd.oci.image.config.v1+json",
+        "is_image": True,
+        "user": "app",
+        "attestations": attestations(*predicate_types),
+    }
+    fields.update(overrides)
+    return PlatformFacts(**fields)
+
+
+def image(*platforms: PlatformFacts) -> ImageFacts:
+    return ImageFacts(
+        digest=Digest("sha256:" + "11" * 32),
+        media_type="application/vnd.oci.image.index.v1+json",
+        platforms=platforms,
+    )
+
+
+@pytest.fixture
+def policy() -> SupplyChainAttestations:
+    return SupplyChainAttestations("supply-chain", {})
+
+
+class TestSupplyChainAttestations:
+    @pytest.mark.parametrize("sbom", [SPDX, CYCLONEDX, CYCLONEDX_V15])
+    @pytest.mark.parametrize("provenance", [SLSA_V02, SLSA_V1])
+    def test_sbom_and_provenance_are_compliant(
+        self, policy: SupplyChainAttestations, sbom: str, provenance: str
+    ) -> None:
+        verdict = policy.evaluate(image(platform(sbom, provenance)))
+
+        assert verdict.status is Status.COMPLIANT
+        assert sbom in verdict.reason and provenance in verdict.reason
+        assert verdict.remediation is None
+
+    def test_missing_sbom(self, policy: SupplyChainAttestations) -> None:
+        verdict = policy.evaluate(image(platform(SLSA_V1)))
+
+        assert verdict.status is Status.NON_COMPLIANT
+        assert "no SBOM" in verdict.reason
+        assert "no provenance" not in verdict.reason
+        assert SLSA_V1 in verdict.reason, "what was found is shown"
+
+    def test_missing_provenance(self, policy: SupplyChainAttestations) -> None:
+        verdict = policy.evaluate(image(platform(SPDX)))
+
+        assert verdict.status is Status.NON_COMPLIANT
+        assert "no provenance" in verdict.reason
+        assert "no SBOM" not in verdict.reason
+
+    def test_missing_both(self, policy: SupplyChainAttestations) -> None:
+        verdict = policy.evaluate(image(platform()))
+
+        assert verdict.status is Status.NON_COMPLIANT
+        assert "SBOM" in verdict.reason and "provenance" in verdict.reason
+        assert verdict.remediation == SupplyChainAttestations.remediation
+
+    def test_other_predicates_do_not_count(self, policy: SupplyChainAttestations) -> None:
+        verdict = policy.evaluate(image(platform(VSA, "https://example.com/custom/v1")))
+
+        assert verdict.status is Status.NON_COMPLIANT
+        assert VSA in verdict.reason
+
+    def test_unreadable_attestations_are_unknown(self, policy: SupplyChainAttestations) -> None:
+        lost = "attestation manifest sha256:44: 503 Service Unavailable"
+        verdict = policy.evaluate(image(platform(SPDX, missing=(lost,))))
+
+        assert verdict.status is Status.UNKNOWN
+        assert lost in verdict.reason
+        assert "provenance" in verdict.reason
+        assert verdict.remediation is None
+
+    def test_unreadable_attestations_do_not_hide_what_was_found(
+        self, policy: SupplyChainAttestations
+    ) -> None:
+        verdict = policy.evaluate(
+            image(platform(SPDX, SLSA_V1, missing=("attestation manifest sha256:55: 404",)))
+        )
+
+        assert verdict.status is Status.COMPLIANT
+
+    def test_evidence_names_each_attestation(self, policy: SupplyChainAttestations) -> None:
+        verdict = policy.evaluate(image(platform(SPDX, SLSA_V1)))
+
+        assert len(verdict.evidence) == 2
+        assert all(ATTESTATION_MANIFEST in e for e in verdict.evidence)
+        assert any(SPDX in e for e in verdict.evidence)
+        assert any(SLSA_V1 in e for e in verdict.evidence)
+
+    def test_artifact_is_unknown(self, policy: SupplyChainAttestations) -> None:
+        verdict = policy.evaluate(image(platform(is_image=False, config_media_type="x/helm")))
+
+        assert verdict.status is Status.UNKNOWN
+        assert "x/helm" in verdict.reason
+
+    def test_invalid_platform_is_an_error(self, policy: SupplyChainAttestations) -> None:
+        verdict = policy.evaluate(image(platform(SPDX, SLSA_V1, invalid="bad digest")))
+
+        assert verdict.status is Status.ERROR
+        assert "bad digest" in verdict.reason
+
+    def test_unreadable_config_does_not_matter(self, policy: SupplyChainAttestations) -> None:
+        verdict = policy.evaluate(image(platform(SPDX, SLSA_V1, config_error="not JSON")))
+
+        assert verdict.status is Status.COMPLIANT
+
+    def test_every_platform_needs_its_own_attestations(
+        self, policy: SupplyChainAttestations
+    ) -> None:
+        verdict = policy.evaluate(
+            image(
+                platform(SPDX, SLSA_V1),
+                platform(platform="linux/arm64", digest=Digest("sha256:" + "66" * 32)),
+            )
+        )
+
+        assert verdict.status is Status.NON_COMPLIANT
+        assert "linux/arm64" in verdict.reason
+        assert "linux/amd64" not in verdict.reason
+
+    def test_takes_no_options(self) -> None:
+        with pytest.raises(PolicyConfigError, match="required_attestations"):
+            SupplyChainAttestations("supply-chain", {"required_attestations": ["sbom"]})

@@ -1,0 +1,155 @@
+"""Tests of the CSV report: columns, one row per tag × policy, spreadsheet-safe cells."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping, Sequence
+
+import pytest
+from sqlite_utils import Database
+
+from auditor.models import Digest, PlatformVerdict, Status, TagObservation, TagRef, Verdict
+from auditor.reports import RESULT_COLUMNS, CsvReport, build_context
+from auditor.store import AuditStore
+
+D1 = Digest("sha256:" + "a1" * 32)
+REQUIRED = ("registry", "repository", "tag", "digest", "policy", "status", "reason")
+FORMULAS = ['=HYPERLINK("https://evil.example")', "+1+1", "-2+3", "@SUM(A1:A2)", "\t=1"]
+
+
+def verdict(
+    policy: str,
+    status: Status = Status.COMPLIANT,
+    reason: str = "ok",
+    *,
+    platform: str = "linux/amd64",
+) -> Verdict:
+    return Verdict(
+        policy_id=policy,
+        policy_type="default-non-root-user",
+        status=status,
+        reason=reason,
+        remediation="fix it" if status is Status.NON_COMPLIANT else None,
+        platforms=(PlatformVerdict(platform, D1, status, reason),),
+        evidence=(f"{platform} config User='app'",),
+    )
+
+
+def render(
+    verdicts: Mapping[TagRef, Sequence[Verdict]],
+    digests: Mapping[TagRef, Digest | None] | None = None,
+) -> str:
+    store = AuditStore(Database(memory=True))
+    run_id = store.start_run("2026-01-01T02:00:00+00:00", "auditor.yaml")
+    store.record_run(
+        run_id,
+        finished_at="2026-01-01T02:05:00+00:00",
+        observations=[
+            TagObservation(ref=ref, digest=(digests or {}).get(ref, D1)) for ref in verdicts
+        ],
+        verdicts=verdicts,
+        listed={},
+        complete_repositories=[],
+        facts=[],
+        failures=[],
+        requests=[],
+    )
+    return CsvReport().render(build_context(store, run_id))
+
+
+def parse(text: str) -> tuple[list[str], list[dict[str, str]]]:
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    return list(reader.fieldnames or []), list(reader)
+
+
+TAGS = [
+    TagRef("hub", "team/app", "latest"),
+    TagRef("hub", "team/app", "1.2"),
+    TagRef("ghcr", "acme/worker", "main"),
+]
+
+
+class TestCsvReport:
+    def test_header_has_the_required_columns_in_order(self) -> None:
+        header, _ = parse(render({}))
+
+        positions = [header.index(column) for column in REQUIRED]
+        assert positions == sorted(positions)
+        assert header[:5] == list(REQUIRED[:5])
+        assert header == list(RESULT_COLUMNS)
+
+    def test_one_row_per_tag_and_policy(self) -> None:
+        policies = ("non-root", "attested")
+
+        _, rows = parse(render({ref: tuple(verdict(p) for p in policies) for ref in TAGS}))
+
+        assert len(rows) == len(TAGS) * len(policies)
+        assert {(r["registry"], r["repository"], r["tag"], r["policy"]) for r in rows} == {
+            (t.registry, t.repository, t.tag, p) for t in TAGS for p in policies
+        }
+
+    def test_cells_carry_the_verdict(self) -> None:
+        ref = TAGS[0]
+
+        _, (row,) = parse(
+            render({ref: (verdict("non-root", Status.NON_COMPLIANT, "runs as root"),)})
+        )
+
+        assert row["digest"] == D1
+        assert row["status"] == "non_compliant"
+        assert row["reason"] == "runs as root"
+        assert row["remediation"] == "fix it"
+        assert row["platforms"] == "linux/amd64=non_compliant"
+        assert row["evidence"] == "linux/amd64 config User='app'"
+
+    def test_unknown_digest_is_an_empty_cell(self) -> None:
+        ref = TAGS[0]
+
+        _, (row,) = parse(render({ref: (verdict("p", Status.UNKNOWN),)}, {ref: None}))
+
+        assert row["digest"] == ""
+
+    def test_awkward_text_round_trips(self) -> None:
+        reason = 'runs as "app", then\nsays, "hi"'
+
+        _, (row,) = parse(render({TAGS[0]: (verdict("p", reason=reason),)}))
+
+        assert row["reason"] == reason
+
+    @pytest.mark.parametrize("formula", FORMULAS)
+    def test_formula_looking_reason_is_defused(self, formula: str) -> None:
+        _, (row,) = parse(render({TAGS[0]: (verdict("p", reason=formula),)}))
+
+        assert row["reason"] == "'" + formula
+
+    def test_formula_looking_platform_is_defused(self) -> None:
+        _, (row,) = parse(render({TAGS[0]: (verdict("p", platform="=cmd|' /C calc'!A0"),)}))
+
+        assert row["platforms"].startswith("'=")
+        assert row["evidence"].startswith("'=")
+
+    @pytest.mark.xfail(
+        strict=True,
+        reason="BUG: a bare carriage return inside a cell is written unquoted (pandas to_csv "
+        "with lineterminator='\\n'), so readers split the row there and the text after it "
+        "lands in a new row, escaping the formula defusal",
+    )
+    def test_carriage_return_stays_inside_its_cell(self) -> None:
+        platform = "linux\r=1+1"
+
+        _, rows = parse(render({TAGS[0]: (verdict("p", platform=platform),)}))
+
+        assert len(rows) == 1
+        assert rows[0]["platforms"] == f"{platform}=compliant"
+
+    def test_ordinary_text_is_untouched(self) -> None:
+        _, (row,) = parse(render({TAGS[0]: (verdict("p", reason="runs as 'a=b' -x"),)}))
+
+        assert row["reason"] == "runs as 'a=b' -x"
+        assert not any(value.startswith("'") for value in row.values())
+
+    def test_empty_run_has_only_the_header(self) -> None:
+        text = render({})
+
+        assert text.splitlines() == [",".join(RESULT_COLUMNS)]
