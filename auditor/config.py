@@ -22,7 +22,6 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
-    model_validator,
 )
 
 from auditor.errors import ConfigError
@@ -141,16 +140,20 @@ class Settings(_Settings):
     policies: tuple[PolicySettings, ...] = Field(default_factory=_default_policies)
     reports: ReportSettings = ReportSettings()
 
-    @model_validator(mode="after")
-    def _unique_names(self) -> Settings:
-        for what, names in (
-            ("registries", [r.name for r in self.registries]),
-            ("policies", [p.id for p in self.policies]),
-        ):
-            duplicates = sorted({n for n in names if names.count(n) > 1})
-            if duplicates:
-                raise ValueError(f"{what}: names must be unique, repeated: {', '.join(duplicates)}")
-        return self
+
+class _StrictLoader(yaml.SafeLoader):
+    """A safe loader that refuses a key written twice in one mapping."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} is written twice in this mapping", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def config_path(explicit: str | None) -> Path:
@@ -173,7 +176,7 @@ def load_config(path: Path) -> Settings:
         raise ConfigError(f"{path}: cannot read the configuration: {error.strerror}") from error
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
@@ -194,14 +197,48 @@ def load_config(path: Path) -> Settings:
             )
         ]
         raise ConfigError("\n".join(problems)) from None
-    settings = _resolve_paths(settings, path.parent)
-    for registry in settings.registries:
+    problems = [
+        *_repeated_names(path, node, "registries", "name", [r.name for r in settings.registries]),
+        *_repeated_names(path, node, "policies", "id", [p.id for p in settings.policies]),
+        *_policy_problems(path, node, settings),
+    ]
+    for index, registry in enumerate(settings.registries):
         if isinstance(registry, OciRegistry) and registry.credentials is not None:
             try:
                 registry.credentials.resolve()
             except ConfigError as error:
-                raise ConfigError(f"{path}: registries.{registry.name}: {error}") from None
-    return settings
+                line = _line_of(node, ["registries", index, "credentials"])
+                problems.append(
+                    f"{path}:{line}: registries[{index}].credentials ({registry.name}): {error}"
+                )
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return _resolve_paths(settings, path.parent)
+
+
+def _repeated_names(
+    path: Path, node: yaml.Node | None, section: str, key: str, names: list[str]
+) -> list[str]:
+    return [
+        f"{path}:{_line_of(node, [section, index, key])}: {section}[{index}].{key}: "
+        f"{name!r} is used already; {key}s must be unique"
+        for index, name in enumerate(names)
+        if name in names[:index]
+    ]
+
+
+def _policy_problems(path: Path, node: yaml.Node | None, settings: Settings) -> list[str]:
+    # NOTE: imported here because auditor.policies builds on this module's settings.
+    from auditor.policies import build_policies
+
+    problems = []
+    for index, policy in enumerate(settings.policies):
+        try:
+            build_policies([policy])
+        except ConfigError as error:
+            line = _line_of(node, ["policies", index, "with_"])
+            problems.append(f"{path}:{line}: policies[{index}].with: {error}")
+    return problems
 
 
 def _resolve_paths(settings: Settings, base: Path) -> Settings:

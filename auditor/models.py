@@ -68,6 +68,8 @@ class PlatformFacts:
     user: str | None = None
     """The config's ``User``; None when the key is absent or empty."""
     labels: Mapping[str, str] = field(default_factory=dict)
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    """The platform manifest's own annotations."""
     created: str | None = None
     attestations: tuple[Attestation, ...] = ()
     missing: tuple[str, ...] = ()
@@ -119,6 +121,7 @@ class ImageFacts:
                     "is_image": p.is_image,
                     "user": p.user,
                     "labels": dict(p.labels),
+                    "annotations": dict(p.annotations),
                     "created": p.created,
                     "attestations": [
                         {
@@ -148,6 +151,7 @@ class ImageFacts:
                 is_image=p["is_image"],
                 user=p["user"],
                 labels=p["labels"],
+                annotations=p["annotations"],
                 created=p["created"],
                 attestations=tuple(
                     Attestation(

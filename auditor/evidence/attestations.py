@@ -22,8 +22,8 @@ IN_TOTO_LAYER = "application/vnd.in-toto+json"
 OCI_ARTIFACT_TYPE = "application/vnd.docker.attestation.manifest.v1+json"
 MAX_STATEMENT_BYTES = 16 * 1024 * 1024
 
-SBOM_PREFIXES = ("https://spdx.dev/Document", "https://cyclonedx.org/bom")
-PROVENANCE_PREFIX = "https://slsa.dev/provenance/"
+SBOM_TYPES = ("https://spdx.dev/Document", "https://cyclonedx.org/bom")
+PROVENANCE_TYPE = "https://slsa.dev/provenance"
 
 
 def is_attestation_entry(descriptor: Descriptor) -> bool:
@@ -55,9 +55,14 @@ def statement_layers(manifest: Document) -> list[Descriptor]:
 
 def is_sbom(predicate_type: str) -> bool:
     """True for SPDX and CycloneDX SBOM predicates (any version)."""
-    return predicate_type.startswith(SBOM_PREFIXES)
+    return any(_is_version_of(predicate_type, base) for base in SBOM_TYPES)
 
 
 def is_provenance(predicate_type: str) -> bool:
     """True for SLSA provenance predicates (v0.2, v1, ...)."""
-    return predicate_type.startswith(PROVENANCE_PREFIX)
+    return predicate_type.startswith(PROVENANCE_TYPE + "/")
+
+
+def _is_version_of(predicate_type: str, base: str) -> bool:
+    """``base`` itself or ``base/<version>``, e.g. ``https://cyclonedx.org/bom/v1.5``."""
+    return predicate_type == base or predicate_type.startswith(base + "/")

@@ -120,7 +120,9 @@ def parse_document(data: bytes, declared_media_type: str) -> Document:
 def parse_config(data: bytes) -> ImageConfig:
     """Parse an image config blob; raises `ContentError` when it is malformed."""
     body = _json_object(data, "image config")
-    inner = body.get("config") or {}
+    inner = body.get("config")
+    if inner is None:
+        inner = {}
     if not isinstance(inner, dict):
         raise ContentError("image config 'config' is not an object")
     user = inner.get("User")

@@ -75,15 +75,20 @@ class Resolver:
             )
         else:
             platforms = [await self._platform_of(repository, digest, document, "unknown", [])]
-        annotations = dict(document.annotations)
-        labels = platforms[0].labels if platforms else {}
+        # NOTE: the base image may be named on the index, on a platform manifest, or in
+        # a config label; the first place that names it wins, in that order.
+        sources = [
+            document.annotations,
+            *(p.annotations for p in platforms),
+            *(p.labels for p in platforms),
+        ]
         return ImageFacts(
             digest=digest,
             media_type=document.media_type,
             platforms=tuple(platforms),
-            annotations=annotations,
-            base_name=annotations.get(BASE_NAME) or labels.get(BASE_NAME),
-            base_digest=annotations.get(BASE_DIGEST) or labels.get(BASE_DIGEST),
+            annotations=dict(document.annotations),
+            base_name=next((s[BASE_NAME] for s in sources if BASE_NAME in s), None),
+            base_digest=next((s[BASE_DIGEST] for s in sources if BASE_DIGEST in s), None),
         )
 
     async def _platform(
@@ -133,6 +138,7 @@ class Resolver:
             is_image=config.media_type in IMAGE_CONFIG_TYPES,
             attestations=attestations,
             missing=missing,
+            annotations=document.annotations,
         )
         if not facts.is_image:
             return facts
@@ -140,6 +146,12 @@ class Resolver:
             blob = await self._source.fetch_blob(
                 repository, config.digest, max_bytes=MAX_CONFIG_BYTES
             )
+        except ContentError as error:
+            # NOTE: served bytes that fail their digest or size may be right next time,
+            # so this is missing evidence (not cached), not a property of the image.
+            problem = f"image config {config.digest}: {error}"
+            return replace(facts, config_error=problem, missing=(*facts.missing, problem))
+        try:
             parsed = parse_config(blob)
         except ContentError as error:
             return replace(facts, config_error=f"image config {config.digest}: {error}")

@@ -10,7 +10,10 @@ from __future__ import annotations
 from auditor.models import PlatformFacts, PlatformVerdict, Status
 from auditor.policies.interface import Policy
 
-_ROOT = frozenset({"root", "0"})
+
+def _is_root(user: str) -> bool:
+    # NOTE: runtimes parse a numeric user as an integer, so "00" is UID 0 as well.
+    return user == "root" or (user.isdigit() and int(user) == 0)
 
 
 class DefaultNonRootUser(Policy):
@@ -44,6 +47,6 @@ class DefaultNonRootUser(Policy):
             return Status.ERROR, f"the image config cannot be read: {platform.config_error}"
         if platform.user is None:
             return Status.NON_COMPLIANT, "runs as root implicitly: the image config sets no User"
-        if platform.user.split(":", 1)[0] in _ROOT:
+        if _is_root(platform.user.split(":", 1)[0]):
             return Status.NON_COMPLIANT, f"runs as root explicitly: User is {platform.user!r}"
         return Status.COMPLIANT, f"runs as {platform.user!r}"

@@ -14,15 +14,15 @@ from dataclasses import dataclass
 
 from auditor.models import Digest, ListedTag, RequestCount
 
-TAG_PATTERN = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$")
+TAG_PATTERN = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}\Z")
 """Valid tag names, from the OCI distribution spec."""
 
 REPOSITORY_PATTERN = re.compile(
-    r"^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$"
+    r"^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*\Z"
 )
 """Valid repository names, from the OCI distribution spec."""
 
-DIGEST_PATTERN = re.compile(r"^sha256:[a-f0-9]{64}$|^sha512:[a-f0-9]{128}$")
+DIGEST_PATTERN = re.compile(r"^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})\Z")
 """Digests the auditor accepts and can verify."""
 
 

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import re
+
 from auditor.reports.context import ReportContext
 from auditor.reports.interface import ReportFormat
 
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_STARTS = ("=", "+", "-", "@")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _defuse(value: object) -> object:
-    """Keep spreadsheet programs from running cell text that came from a registry."""
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
+    """Keep registry text from running as a formula or breaking the row structure."""
+    if not isinstance(value, str):
+        return value
+    value = _CONTROL.sub(" ", value)
+    return "'" + value if value.lstrip().startswith(_FORMULA_STARTS) else value
 
 
 class CsvReport(ReportFormat):

@@ -271,7 +271,9 @@ class AuditStore:
                 pk=("registry", "name"),
             )
             listed_names = set(names)
-            gone = [n for n, r in known.items() if n not in listed_names and r["removed_run"] is None]
+            gone = [
+                n for n, r in known.items() if n not in listed_names and r["removed_run"] is None
+            ]
             for name in gone:
                 table.update((registry, name), {"removed_run": run_id})
 
@@ -363,7 +365,13 @@ class AuditStore:
                     close.append(row["id"])
                 inserts.append({**record, "first_run": run_id, "last_run": run_id})
         # NOTE: tags that vanished (or policies dropped) end their intervals here.
-        close.extend(row["id"] for key, row in open_rows.items() if key[:3] in removed)
+        # NOTE: what is left open was not judged now: a removed tag, or a policy no longer
+        # configured for a tag that was judged; either way its interval ends here.
+        close.extend(
+            row["id"]
+            for key, row in open_rows.items()
+            if key[:3] in removed or TagRef(*key[:3]) in verdicts
+        )
         self._update_ids("verdicts", extend, {"last_run": run_id})
         self._update_ids("verdicts", close, {"ended_run": run_id})
         self.db.table("verdicts").insert_all(inserts)
@@ -386,8 +394,13 @@ class AuditStore:
     # -- reading results ----------------------------------------------------------------
 
     def results(self, run_id: int) -> list[dict[str, Any]]:
-        """Every verdict that held in run `run_id`, one row per tag × policy, sorted."""
-        self.run(run_id)
+        """Every verdict that held in run `run_id`, one row per tag × policy, sorted.
+
+        Raises `StoreError` for a run that recorded no results (failed or still running).
+        """
+        run = self.run(run_id)
+        if run.status not in ("completed", "partial"):
+            raise StoreError(f"run {run_id} is {run.status}: it recorded no results")
         return [
             dict(row)
             for row in self.db.query(

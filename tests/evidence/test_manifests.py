@@ -159,11 +159,6 @@ class TestParseDocument:
         with pytest.raises(ContentError, match="invalid digest"):
             parse_document(encode(body), OCI_MANIFEST)
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="BUG: DIGEST_PATTERN uses `$`, which also matches before a trailing newline, "
-        "so 'sha256:<hex>\\n' is accepted as a digest",
-    )
     def test_digest_with_trailing_newline(self) -> None:
         body = manifest(layers=[descriptor(digest=DIGEST + "\n")])
 

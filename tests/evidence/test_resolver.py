@@ -359,12 +359,6 @@ class TestConfigsAndArtifacts:
         assert platform.config_error is not None
         assert "User" in platform.config_error
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="BUG: a config blob that fails its digest check (ContentError from fetch_blob) "
-        "becomes a permanent config_error in complete facts, so a transient corruption is "
-        "cached forever; run.py treats the same failure on manifests as not cacheable",
-    )
     def test_config_blob_failing_its_digest_is_not_cached_for_good(self) -> None:
         store = ContentStore()
         image = add_image(store, seed="corrupt", user="app")
@@ -457,12 +451,6 @@ class TestBaseImage:
 
         assert facts.base_name is None and facts.base_digest is None
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="BUG: for an index, base-image annotations on the platform manifests are ignored "
-        "(only index annotations and config labels are read), though the same annotations on a "
-        "single-platform manifest are used",
-    )
     def test_from_platform_manifest_annotations_inside_an_index(self) -> None:
         store = ContentStore()
         root = add_index(store, [add_image(store, seed="base-plat", annotations=self.BASE)])

@@ -61,12 +61,6 @@ class TestDefaultNonRootUser:
         assert verdict.status is Status.COMPLIANT
         assert repr(user) in verdict.reason
         assert verdict.remediation is None
-
-    @pytest.mark.xfail(
-        strict=True,
-        reason="BUG: a numeric UID written with leading zeros ('00', '000:0') is UID 0 for the "
-        "runtime (strconv.Atoi), but only the exact strings 'root' and '0' count as root",
-    )
     @pytest.mark.parametrize("user", ["00", "000:0"])
     def test_zero_padded_uid_is_root(self, policy: DefaultNonRootUser, user: str) -> None:
         assert policy.evaluate(image(platform(user))).status is Status.NON_COMPLIANT

@@ -115,13 +115,13 @@ class TestCsvReport:
 
         _, (row,) = parse(render({TAGS[0]: (verdict("p", reason=reason),)}))
 
-        assert row["reason"] == reason
+        assert row["reason"] == reason.replace("\n", " ")
 
     @pytest.mark.parametrize("formula", FORMULAS)
     def test_formula_looking_reason_is_defused(self, formula: str) -> None:
         _, (row,) = parse(render({TAGS[0]: (verdict("p", reason=formula),)}))
 
-        assert row["reason"] == "'" + formula
+        assert row["reason"] == "'" + formula.replace("\t", " ")
 
     def test_formula_looking_platform_is_defused(self) -> None:
         _, (row,) = parse(render({TAGS[0]: (verdict("p", platform="=cmd|' /C calc'!A0"),)}))
@@ -129,19 +129,14 @@ class TestCsvReport:
         assert row["platforms"].startswith("'=")
         assert row["evidence"].startswith("'=")
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="BUG: a bare carriage return inside a cell is written unquoted (pandas to_csv "
-        "with lineterminator='\\n'), so readers split the row there and the text after it "
-        "lands in a new row, escaping the formula defusal",
-    )
-    def test_carriage_return_stays_inside_its_cell(self) -> None:
+    def test_carriage_return_cannot_split_a_row(self) -> None:
         platform = "linux\r=1+1"
 
         _, rows = parse(render({TAGS[0]: (verdict("p", platform=platform),)}))
 
+        # NOTE: control characters become spaces, so no reader can split the row.
         assert len(rows) == 1
-        assert rows[0]["platforms"] == f"{platform}=compliant"
+        assert rows[0]["platforms"] == "linux =1+1=compliant"
 
     def test_ordinary_text_is_untouched(self) -> None:
         _, (row,) = parse(render({TAGS[0]: (verdict("p", reason="runs as 'a=b' -x"),)}))

@@ -330,24 +330,15 @@ class TestIntervals:
         (row,) = rows(store, "verdicts")
         assert (row["first_run"], row["last_run"]) == (first, third)
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="BUG: results() of a failed run returns the verdicts of the runs around it, "
-        "because an interval extended across the failed run covers its id",
-    )
     def test_failed_run_has_no_results(self, store: AuditStore, recorder: Recorder) -> None:
         recorder.run({LATEST: D1})
         failed = store.start_run("2026-02-01T00:00:00+00:00", "test.yaml")
         store.fail_run(failed, "2026-02-01T00:01:00+00:00")
         recorder.run({LATEST: D1})
 
-        assert store.results(failed) == []
+        with pytest.raises(StoreError, match="failed"):
+            store.results(failed)
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="BUG: when a policy is dropped from the configuration its open verdict intervals "
-        "are never ended (ended_run stays NULL), though _record_verdicts says they are",
-    )
     def test_dropped_policy_ends_its_intervals(self, store: AuditStore, recorder: Recorder) -> None:
         recorder.run(
             {LATEST: D1}, {LATEST: (verdict(policy="non-root"), verdict(policy="attested"))}
