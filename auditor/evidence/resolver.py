@@ -95,26 +95,12 @@ class Resolver:
         self, repository: str, entry: Descriptor, attestations: list[Descriptor]
     ) -> PlatformFacts:
         if entry.media_type not in MANIFEST_TYPES:
-            return PlatformFacts(
-                platform=entry.platform_name,
-                digest=entry.digest,
-                media_type=entry.media_type,
-                config_media_type="",
-                is_image=False,
-                invalid=f"index entry has unsupported media type {entry.media_type}",
-            )
+            return _invalid_platform(entry, f"unsupported media type {entry.media_type}")
         manifest = await self._source.fetch_manifest(repository, entry.digest)
         try:
             document = parse_document(manifest.data, entry.media_type)
         except ContentError as error:
-            return PlatformFacts(
-                platform=entry.platform_name,
-                digest=entry.digest,
-                media_type=entry.media_type,
-                config_media_type="",
-                is_image=False,
-                invalid=str(error),
-            )
+            return _invalid_platform(entry, str(error))
         return await self._platform_of(
             repository, entry.digest, document, entry.platform_name, attestations
         )
@@ -184,3 +170,15 @@ class Resolver:
             except (RegistryError, ContentError) as error:
                 missing.append(f"attestation manifest {entry.digest}: {error}")
         return tuple(found), tuple(missing)
+
+
+def _invalid_platform(entry: Descriptor, reason: str) -> PlatformFacts:
+    """Facts for an index entry whose manifest cannot be evaluated at all."""
+    return PlatformFacts(
+        platform=entry.platform_name,
+        digest=entry.digest,
+        media_type=entry.media_type,
+        config_media_type="",
+        is_image=False,
+        invalid=reason,
+    )

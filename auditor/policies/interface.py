@@ -38,8 +38,22 @@ class Policy(ABC):
         self.policy_id = policy_id
 
     @abstractmethod
-    def evaluate_platform(self, platform: PlatformFacts) -> PlatformVerdict:  # pragma: no cover
-        """Judge one platform's facts."""
+    def judge(self, platform: PlatformFacts) -> tuple[Status, str]:  # pragma: no cover
+        """Judge one platform known to be a readable image; returns the status and reason."""
+
+    def evaluate_platform(self, platform: PlatformFacts) -> PlatformVerdict:
+        """Judge one platform: unreadable content is an error, an artifact is unknown."""
+        if platform.invalid is not None:
+            status = Status.ERROR
+            reason = f"the platform manifest cannot be evaluated: {platform.invalid}"
+        elif not platform.is_image:
+            status = Status.UNKNOWN
+            reason = (
+                f"not a container image (config media type {platform.config_media_type or 'none'})"
+            )
+        else:
+            status, reason = self.judge(platform)
+        return PlatformVerdict(platform.platform, platform.digest, status, reason)
 
     def evidence(self, platform: PlatformFacts) -> tuple[str, ...]:
         """What the verdict for `platform` rests on; the default is nothing beyond reasons."""

@@ -7,7 +7,7 @@ Docker Scout semantics: a config ``User`` that is unset (implicit root) or ``roo
 
 from __future__ import annotations
 
-from auditor.models import PlatformFacts, PlatformVerdict, Status
+from auditor.models import PlatformFacts, Status
 from auditor.policies.interface import Policy
 
 
@@ -22,27 +22,14 @@ class DefaultNonRootUser(Policy):
     type_name = "default-non-root-user"
     remediation = "Set a non-root default user in the Dockerfile, e.g. `USER 65532:65532`."
 
-    def evaluate_platform(self, platform: PlatformFacts) -> PlatformVerdict:
-        """See `Policy.evaluate_platform`."""
-        status, reason = self._judge(platform)
-        return PlatformVerdict(platform.platform, platform.digest, status, reason)
-
     def evidence(self, platform: PlatformFacts) -> tuple[str, ...]:
         """See `Policy.evidence`."""
         if not platform.is_image or platform.config_error or platform.invalid:
             return ()
         return (f"{platform.platform} config User={platform.user or ''!r}",)
 
-    @staticmethod
-    def _judge(platform: PlatformFacts) -> tuple[Status, str]:
-        if platform.invalid is not None:
-            return Status.ERROR, f"the platform manifest cannot be evaluated: {platform.invalid}"
-        if not platform.is_image:
-            return (
-                Status.UNKNOWN,
-                f"not a container image (config media type {platform.config_media_type or 'none'}),"
-                " so it has no default user",
-            )
+    def judge(self, platform: PlatformFacts) -> tuple[Status, str]:
+        """See `Policy.judge`."""
         if platform.config_error is not None:
             return Status.ERROR, f"the image config cannot be read: {platform.config_error}"
         if platform.user is None:

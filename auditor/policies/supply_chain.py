@@ -8,7 +8,7 @@ An attestation manifest that exists but cannot be read makes the answer unknown,
 from __future__ import annotations
 
 from auditor.evidence.attestations import is_provenance, is_sbom
-from auditor.models import PlatformFacts, PlatformVerdict, Status
+from auditor.models import PlatformFacts, Status
 from auditor.policies.interface import Policy
 
 
@@ -21,11 +21,6 @@ class SupplyChainAttestations(Policy):
         "`docker buildx build --sbom=true --provenance=mode=max --push ...`."
     )
 
-    def evaluate_platform(self, platform: PlatformFacts) -> PlatformVerdict:
-        """See `Policy.evaluate_platform`."""
-        status, reason = self._judge(platform)
-        return PlatformVerdict(platform.platform, platform.digest, status, reason)
-
     def evidence(self, platform: PlatformFacts) -> tuple[str, ...]:
         """See `Policy.evidence`."""
         return tuple(
@@ -33,15 +28,8 @@ class SupplyChainAttestations(Policy):
             for a in platform.attestations
         )
 
-    @staticmethod
-    def _judge(platform: PlatformFacts) -> tuple[Status, str]:
-        if platform.invalid is not None:
-            return Status.ERROR, f"the platform manifest cannot be evaluated: {platform.invalid}"
-        if not platform.is_image:
-            return (
-                Status.UNKNOWN,
-                f"not a container image (config media type {platform.config_media_type or 'none'})",
-            )
+    def judge(self, platform: PlatformFacts) -> tuple[Status, str]:
+        """See `Policy.judge`."""
         sbom = sorted(p for p in platform.predicate_types if is_sbom(p))
         provenance = sorted(p for p in platform.predicate_types if is_provenance(p))
         if sbom and provenance:
