@@ -8,8 +8,9 @@ signs ES256 JWTs with a freshly generated key and self-signed certificate that
 the registry is configured to trust.
 
 :func:`push_auth` gives an :class:`httpx.Auth` that answers the registry's
-challenges, and :func:`push_blob` / :func:`push_manifest` are the helpers the
-tests use to put content into the registry.
+challenges. To put content into the registry, build it with
+:mod:`tests.support.oci` (``ContentStore``, ``add_image``) and upload it with
+:func:`tests.support.oci.push` through a client carrying that auth.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from __future__ import annotations
 import atexit
 import base64
 import datetime as dt
-import hashlib
 import json
 import os
 import re
@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Final, cast
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import bcrypt
 import httpx
@@ -645,7 +645,7 @@ def start_registry(
 
 
 # --------------------------------------------------------------------------
-# Client side helpers for the tests' own pushes
+# Client side auth for the tests' own requests
 # --------------------------------------------------------------------------
 
 _CHALLENGE_PARAM = re.compile(r'([A-Za-z_]+)="([^"]*)"')
@@ -714,127 +714,3 @@ def push_auth(registry: RunningRegistry, username: str, password: str) -> httpx.
     """
     del registry  # the challenge carries everything needed; kept for API symmetry
     return _RegistryAuth(username=username, password=password)
-
-
-def sha256_digest(data: bytes) -> str:
-    """``sha256:<hex>`` of ``data``."""
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-def _append_query(url: str, key: str, value: str) -> str:
-    """Append ``key=value`` to ``url``, which may already have a query."""
-    separator = "&" if "?" in url else "?"
-    return f"{url}{separator}{key}={quote(value, safe=':')}"
-
-
-def _base_url(registry: RunningRegistry | str) -> str:
-    """The registry's base URL without a trailing slash."""
-    return (registry if isinstance(registry, str) else registry.url).rstrip("/")
-
-
-def push_blob(
-    client: httpx.Client, registry: RunningRegistry | str, repository: str, data: bytes
-) -> str:
-    """Upload ``data`` as a blob (POST, then PUT ``<Location>&digest=``); return its digest.
-
-    ``registry`` is a :class:`RunningRegistry` or a base URL. The returned
-    ``Location`` may be relative and may already carry a query (2.8.2 sends
-    an absolute URL with ``?_state=...``). ``client`` carries any auth (see
-    :func:`push_auth`). Raises :class:`httpx.HTTPStatusError` on an
-    unexpected status.
-    """
-    digest = sha256_digest(data)
-    started = client.post(f"{_base_url(registry)}/v2/{repository}/blobs/uploads/")
-    if started.status_code != 202:
-        raise httpx.HTTPStatusError(
-            f"upload start answered {started.status_code}: {started.text}",
-            request=started.request,
-            response=started,
-        )
-    location = str(started.request.url.join(started.headers["Location"]))
-    finished = client.put(
-        _append_query(location, "digest", digest),
-        content=data,
-        headers={"Content-Type": "application/octet-stream"},
-    )
-    if finished.status_code != 201:
-        raise httpx.HTTPStatusError(
-            f"upload PUT answered {finished.status_code}: {finished.text}",
-            request=finished.request,
-            response=finished,
-        )
-    return digest
-
-
-def push_manifest(
-    client: httpx.Client,
-    registry: RunningRegistry | str,
-    repository: str,
-    reference: str,
-    manifest: bytes,
-    media_type: str,
-) -> str:
-    """PUT ``manifest`` under ``reference`` (tag or digest); return the reported digest."""
-    response = client.put(
-        f"{_base_url(registry)}/v2/{repository}/manifests/{reference}",
-        content=manifest,
-        headers={"Content-Type": media_type},
-    )
-    if response.status_code != 201:
-        raise httpx.HTTPStatusError(
-            f"manifest PUT answered {response.status_code}: {response.text}",
-            request=response.request,
-            response=response,
-        )
-    return response.headers.get("Docker-Content-Digest") or sha256_digest(manifest)
-
-
-OCI_MANIFEST: Final = "application/vnd.oci.image.manifest.v1+json"
-"""Media type of an OCI image manifest."""
-
-OCI_CONFIG: Final = "application/vnd.oci.image.config.v1+json"
-"""Media type of an OCI image config."""
-
-OCI_LAYER: Final = "application/vnd.oci.image.layer.v1.tar+gzip"
-"""Media type of a gzip'd OCI layer."""
-
-
-def push_image(
-    client: httpx.Client,
-    registry: RunningRegistry | str,
-    repository: str,
-    tag: str,
-    *,
-    layers: Sequence[bytes] = (b"layer",),
-    config: Mapping[str, object] | None = None,
-) -> str:
-    """Push a minimal OCI image (config + opaque layers) tagged ``tag``; return the manifest digest.
-
-    Layer bytes are uploaded as-is under :data:`OCI_LAYER`; the registry does
-    not inspect them.
-    """
-    config_doc = (
-        dict(config)
-        if config is not None
-        else {
-            "architecture": "amd64",
-            "os": "linux",
-            "rootfs": {"type": "layers", "diff_ids": [sha256_digest(layer) for layer in layers]},
-        }
-    )
-    config_bytes = json.dumps(config_doc, sort_keys=True).encode()
-    config_digest = push_blob(client, registry, repository, config_bytes)
-    layer_descriptors = []
-    for layer in layers:
-        layer_digest = push_blob(client, registry, repository, layer)
-        layer_descriptors.append(
-            {"mediaType": OCI_LAYER, "digest": layer_digest, "size": len(layer)}
-        )
-    manifest = {
-        "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
-        "config": {"mediaType": OCI_CONFIG, "digest": config_digest, "size": len(config_bytes)},
-        "layers": layer_descriptors,
-    }
-    manifest_bytes = json.dumps(manifest, sort_keys=True).encode()
-    return push_manifest(client, registry, repository, tag, manifest_bytes, OCI_MANIFEST)

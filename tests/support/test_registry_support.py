@@ -10,16 +10,13 @@ import httpx
 import pytest
 
 from tests.support import fixtures as _fixtures
+from tests.support.oci import MEDIA_OCI_MANIFEST, ContentStore, add_image, push, sha256_digest
 from tests.support.registry import (
-    OCI_MANIFEST,
     AccessEntry,
     HtpasswdAuth,
     RunningRegistry,
     TokenAuth,
     push_auth,
-    push_blob,
-    push_image,
-    sha256_digest,
 )
 
 # Make the fixtures available here even before tests/conftest.py imports them.
@@ -165,26 +162,30 @@ def _b64decode(part: str) -> bytes:
     return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
 
 
-def test_push_blob_and_manifest_under_token_auth(
+def test_oci_push_under_token_auth(
     registry_factory: _fixtures.RegistryFactory,
 ) -> None:
     reg = registry_factory(auth=TokenAuth(USERS))
     service = reg.token_service
     assert service is not None
+    store = ContentStore()
+    root = add_image(store, seed="token-push", layers=2)
     with _client(push_auth(reg, "alice", USERS["alice"])) as client:
-        blob = b"hello blob"
-        digest = push_blob(client, reg, "team/app", blob)
-        assert digest == sha256_digest(blob)
-        fetched = client.get(f"{reg.url}/v2/team/app/blobs/{digest}")
-        assert fetched.status_code == 200
-        assert fetched.content == blob
-
-        manifest_digest = push_image(client, reg, "team/app", "v1", layers=[b"one", b"two"])
-        got = client.get(f"{reg.url}/v2/team/app/manifests/v1", headers={"Accept": OCI_MANIFEST})
+        push(client, reg.url, "team/app", store, root, "v1")
+        got = client.get(
+            f"{reg.url}/v2/team/app/manifests/v1", headers={"Accept": MEDIA_OCI_MANIFEST}
+        )
         assert got.status_code == 200
-        assert got.headers["Docker-Content-Digest"] == manifest_digest
-        assert sha256_digest(got.content) == manifest_digest
-        assert len(got.json()["layers"]) == 2
+        assert got.headers["Docker-Content-Digest"] == root.digest
+        assert sha256_digest(got.content) == root.digest
+        assert got.content == store.blobs[root.digest]
+        manifest = got.json()
+        assert len(manifest["layers"]) == 2
+        blobs = [manifest["config"], *manifest["layers"]]
+        for digest in (blob["digest"] for blob in blobs):
+            fetched = client.get(f"{reg.url}/v2/team/app/blobs/{digest}")
+            assert fetched.status_code == 200
+            assert fetched.content == store.blobs[digest]
         tags = client.get(f"{reg.url}/v2/team/app/tags/list")
         assert tags.json() == {"name": "team/app", "tags": ["v1"]}
     assert all(r.granted for r in service.requests)
@@ -198,8 +199,10 @@ def test_push_blob_and_manifest_under_token_auth(
 
 
 def test_stop_then_start_keeps_data(registry: RunningRegistry) -> None:
+    store = ContentStore()
+    root = add_image(store, seed="keep-me")
     with _client() as client:
-        digest = push_image(client, registry, "keep/me", "latest")
+        push(client, registry.url, "keep/me", store, root, "latest")
     url, pid = registry.url, registry.pid
     registry.stop()
     registry.stop()  # idempotent
@@ -216,10 +219,10 @@ def test_stop_then_start_keeps_data(registry: RunningRegistry) -> None:
     assert registry.pid != pid
     with _client() as client:
         head = client.head(
-            f"{registry.url}/v2/keep/me/manifests/latest", headers={"Accept": OCI_MANIFEST}
+            f"{registry.url}/v2/keep/me/manifests/latest", headers={"Accept": MEDIA_OCI_MANIFEST}
         )
     assert head.status_code == 200
-    assert head.headers["Docker-Content-Digest"] == digest
+    assert head.headers["Docker-Content-Digest"] == root.digest
 
 
 def test_start_failure_reports_log_tail(registry: RunningRegistry) -> None:
@@ -237,9 +240,11 @@ def test_start_failure_reports_log_tail(registry: RunningRegistry) -> None:
 
 def test_catalog_max_entries_produces_link(registry_factory: _fixtures.RegistryFactory) -> None:
     reg = registry_factory(catalog_max_entries=2)
+    store = ContentStore()
+    root = add_image(store, seed="catalog")
     with _client() as client:
         for name in ("alpha", "bravo", "charlie"):
-            push_image(client, reg, name, "v1")
+            push(client, reg.url, name, store, root, "v1")
         first = client.get(f"{reg.url}/v2/_catalog")
         assert first.status_code == 200
         assert first.json() == {"repositories": ["alpha", "bravo"]}
@@ -251,24 +256,3 @@ def test_catalog_max_entries_produces_link(registry_factory: _fixtures.RegistryF
         too_many = client.get(f"{reg.url}/v2/_catalog", params={"n": 3})
         assert too_many.status_code == 400
         assert too_many.json()["errors"][0]["code"] == "PAGINATION_NUMBER_INVALID"
-
-
-def test_push_blob_appends_digest_to_relative_location_with_query() -> None:
-    """No registry needed: a mock answers with a relative Location carrying a query."""
-    seen: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        if request.method == "POST":
-            location = "/v2/r/blobs/uploads/u1?_state=a%3D%3D"
-            return httpx.Response(202, headers={"Location": location})
-        return httpx.Response(201)
-
-    with httpx.Client(transport=httpx.MockTransport(handler)) as client:
-        digest = push_blob(client, "http://registry.invalid:5000/", "r", b"x")
-    put = seen[1]
-    assert put.method == "PUT"
-    assert str(put.url) == (
-        f"http://registry.invalid:5000/v2/r/blobs/uploads/u1?_state=a%3D%3D&digest={digest}"
-    )
-    assert put.content == b"x"
