@@ -84,6 +84,22 @@ class RegistryAuth(httpx.Auth):
             except StopIteration:
                 break
 
+    def sync_auth_flow(
+        self, request: httpx.Request
+    ) -> Generator[httpx.Request, httpx.Response, None]:
+        """See `httpx.Auth.sync_auth_flow`; reads the body of token responses only."""
+        flow = self.auth_flow(request)
+        next_request = next(flow)
+        while True:
+            response = yield next_request
+            if id(response.request) in self._token_requests:
+                self._token_requests.discard(id(response.request))
+                response.read()
+            try:
+                next_request = flow.send(response)
+            except StopIteration:
+                break
+
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         """See `httpx.Auth.auth_flow`."""
         self._authorise_from_cache(request)

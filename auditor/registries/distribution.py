@@ -71,6 +71,7 @@ class DistributionClient:
         self._counter = counter
         self._retry = retry
         self._limit = asyncio.Semaphore(concurrency)
+        self._down: RegistryUnreachable | None = None
         self._http = httpx.AsyncClient(
             auth=auth,
             timeout=timeout,
@@ -187,6 +188,10 @@ class DistributionClient:
         headers = {"Accept": ", ".join(accept)} if accept else {}
         attempt = 1
         while True:
+            if self._down is not None:
+                # NOTE: once the registry stopped answering after every retry, the rest of
+                # the run fails fast: every request would wait out the same retries.
+                raise RegistryUnreachable(str(self._down))
             try:
                 async with self._limit, self._http.stream(method, url, headers=headers) as response:
                     if not (_is_transient(response.status_code) and attempt < self._retry.attempts):
@@ -209,9 +214,10 @@ class DistributionClient:
             except httpx.TransportError as error:
                 self._counter.record(_kind(method, httpx.URL(url)), failed=True)
                 if attempt >= self._retry.attempts:
-                    raise RegistryUnreachable(
+                    self._down = RegistryUnreachable(
                         f"{self._base_url} unreachable ({type(error).__name__}: {error})"
-                    ) from error
+                    )
+                    raise self._down from error
                 logger.info("%s %s failed (%s), retrying (attempt %d)", method, url, error, attempt)
             await asyncio.sleep(self._retry.backoff_seconds * 2 ** (attempt - 1))
             attempt += 1
