@@ -122,123 +122,144 @@ async def _audit_all(
 async def _audit(
     provider: RegistryProvider, policies: Sequence[Policy], store: AuditStore
 ) -> _RegistryAudit:
-    audit = _RegistryAudit()
-    registry = provider.name
+    auditor = _RegistryAuditor(provider, policies, store)
     try:
-        repositories = await provider.list_repositories()
+        pending = await auditor.list_tags()
     except RegistryError as error:
-        logger.warning("registry %s could not be listed: %s", registry, error)
-        reason = f"registry {registry} could not be listed: {error}"
-        audit.failures.append(ScopeFailure(registry=registry, repository=None, message=str(error)))
-        _mark_unknown(audit, policies, store.current_tags(registry), reason)
-        audit.requests = provider.requests.snapshot(registry)
-        return audit
+        auditor.registry_unlisted(error)
+    else:
+        await auditor.judge(await auditor.locate(pending))
+    return auditor.finish()
 
-    valid = [r for r in repositories if REPOSITORY_PATTERN.match(r)]
-    for name in sorted(set(repositories) - set(valid)):
-        audit.failures.append(
-            ScopeFailure(
-                registry=registry, repository=name[:200], message="invalid repository name ignored"
-            )
-        )
-    audit.repositories = valid
-    listings = await asyncio.gather(*(_list_tags(provider, r) for r in valid))
 
-    pending: list[tuple[TagRef, ListedTag]] = []
-    for repository, tags_or_error in zip(valid, listings, strict=True):
-        if isinstance(tags_or_error, RegistryError):
-            logger.warning(
-                "%s/%s: tags could not be listed: %s", registry, repository, tags_or_error
-            )
-            audit.failures.append(
-                ScopeFailure(registry=registry, repository=repository, message=str(tags_or_error))
-            )
-            reason = f"tags of {repository} could not be listed: {tags_or_error}"
-            _mark_unknown(audit, policies, store.current_tags(registry, repository), reason)
-            continue
-        audit.complete.append((registry, repository))
-        for listed in tags_or_error:
-            if TAG_PATTERN.match(listed.name):
-                pending.append((TagRef(registry, repository, listed.name), listed))
-            else:
-                audit.failures.append(
-                    ScopeFailure(
-                        registry=registry,
-                        repository=repository,
-                        message=f"invalid tag name {listed.name[:130]!r} ignored",
-                    )
+class _RegistryAuditor:
+    """Audits one registry in three steps: list, locate (tag → digest), judge."""
+
+    def __init__(
+        self, provider: RegistryProvider, policies: Sequence[Policy], store: AuditStore
+    ) -> None:
+        self.provider = provider
+        self.registry = provider.name
+        self.policies = policies
+        self.store = store
+        self.audit = _RegistryAudit()
+        self.unreadable: dict[str, list[str]] = {}
+
+    async def list_tags(self) -> list[tuple[TagRef, ListedTag]]:
+        """List repositories and their tags; raises `RegistryError` if the registry cannot."""
+        repositories = await self.provider.list_repositories()
+        valid = [r for r in repositories if REPOSITORY_PATTERN.match(r)]
+        for name in sorted(set(repositories) - set(valid)):
+            self._fail(name[:200], "invalid repository name ignored")
+        self.audit.repositories = valid
+        listings = await asyncio.gather(*(_list_tags(self.provider, r) for r in valid))
+        pending: list[tuple[TagRef, ListedTag]] = []
+        for repository, tags_or_error in zip(valid, listings, strict=True):
+            if isinstance(tags_or_error, RegistryError):
+                logger.warning(
+                    "%s/%s: tags not listed: %s", self.registry, repository, tags_or_error
                 )
+                self._fail(repository, str(tags_or_error))
+                self._mark_unknown(
+                    self.store.current_tags(self.registry, repository),
+                    f"tags of {repository} could not be listed: {tags_or_error}",
+                )
+                continue
+            self.audit.complete.append((self.registry, repository))
+            for listed in tags_or_error:
+                if TAG_PATTERN.match(listed.name):
+                    pending.append((TagRef(self.registry, repository, listed.name), listed))
+                else:
+                    self._fail(repository, f"invalid tag name {listed.name[:130]!r} ignored")
+        return pending
 
-    digests = await asyncio.gather(*(_digest_of(provider, ref, listed) for ref, listed in pending))
-    located: dict[Digest, str] = {}
-    resolved_refs: list[tuple[TagRef, Digest]] = []
-    unreadable: dict[str, list[str]] = {}
-    for (ref, _), digest_or_error in zip(pending, digests, strict=True):
-        if isinstance(digest_or_error, RegistryError):
-            reason = f"the tag's digest could not be read: {digest_or_error}"
-            _mark_unknown(audit, policies, [TagObservation(ref=ref, digest=None)], reason)
-            unreadable.setdefault(ref.repository, []).append(str(digest_or_error))
-            continue
-        audit.observations.append(TagObservation(ref=ref, digest=digest_or_error))
-        resolved_refs.append((ref, digest_or_error))
-        located.setdefault(digest_or_error, ref.repository)
-
-    facts = store.known_facts(located)
-    missing = [d for d in located if d not in facts]
-    logger.info(
-        "%s: %d tags, %d digests, %d already known",
-        registry,
-        len(pending),
-        len(located),
-        len(facts),
-    )
-    resolver = Resolver(provider)
-    resolutions = await asyncio.gather(*(_resolve(resolver, located[d], d) for d in missing))
-    problems: dict[Digest, str] = {}
-    for digest, facts_or_error in zip(missing, resolutions, strict=True):
-        if isinstance(facts_or_error, RegistryError):
-            problems[digest] = str(facts_or_error)
-        elif isinstance(facts_or_error, ContentError):
-            # NOTE: served bytes that fail their digest or size limit are judged an error
-            # for this run but not cached: the next run may be served the real content.
-            facts[digest] = ImageFacts(digest=digest, media_type="", invalid=str(facts_or_error))
-        else:
-            facts[digest] = facts_or_error
-            audit.facts.append(facts_or_error)
-
-    for ref, digest in resolved_refs:
-        if digest in problems:
-            audit.verdicts[ref] = unevaluated(
-                policies,
-                Status.UNKNOWN,
-                f"the image {digest} could not be read: {problems[digest]}",
-            )
-            unreadable.setdefault(ref.repository, []).append(problems[digest])
-        else:
-            audit.verdicts[ref] = evaluate(policies, facts[digest])
-    # NOTE: one line per repository, not per tag: a registry that died mid-run would
-    # otherwise flood the run record with thousands of copies of the same message.
-    audit.failures.extend(
-        ScopeFailure(
-            registry=registry,
-            repository=repository,
-            message=f"{len(errors)} tag(s) could not be read, e.g.: {errors[0]}",
+    async def locate(self, pending: list[tuple[TagRef, ListedTag]]) -> dict[TagRef, Digest]:
+        """Find each tag's digest (free from some listings, else one ``HEAD``)."""
+        digests = await asyncio.gather(
+            *(_digest_of(self.provider, ref, listed) for ref, listed in pending)
         )
-        for repository, errors in sorted(unreadable.items())
-    )
-    audit.requests = provider.requests.snapshot(registry)
-    return audit
+        located: dict[TagRef, Digest] = {}
+        for (ref, _), digest_or_error in zip(pending, digests, strict=True):
+            if isinstance(digest_or_error, RegistryError):
+                self._mark_unknown(
+                    [TagObservation(ref=ref, digest=None)],
+                    f"the tag's digest could not be read: {digest_or_error}",
+                )
+                self.unreadable.setdefault(ref.repository, []).append(str(digest_or_error))
+                continue
+            self.audit.observations.append(TagObservation(ref=ref, digest=digest_or_error))
+            located[ref] = digest_or_error
+        return located
 
+    async def judge(self, located: dict[TagRef, Digest]) -> None:
+        """Resolve the digests not known yet, then judge every located tag."""
+        repository_of: dict[Digest, str] = {}
+        for ref, digest in located.items():
+            repository_of.setdefault(digest, ref.repository)
+        facts = self.store.known_facts(repository_of)
+        missing = [d for d in repository_of if d not in facts]
+        logger.info(
+            "%s: %d tags, %d digests, %d already known",
+            self.registry,
+            len(located),
+            len(repository_of),
+            len(facts),
+        )
+        resolver = Resolver(self.provider)
+        resolutions = await asyncio.gather(
+            *(_resolve(resolver, repository_of[d], d) for d in missing)
+        )
+        problems: dict[Digest, str] = {}
+        for digest, facts_or_error in zip(missing, resolutions, strict=True):
+            if isinstance(facts_or_error, RegistryError):
+                problems[digest] = str(facts_or_error)
+            elif isinstance(facts_or_error, ContentError):
+                # NOTE: served bytes that fail their digest or size limit are judged an error
+                # for this run but not cached: the next run may be served the real content.
+                facts[digest] = ImageFacts(
+                    digest=digest, media_type="", invalid=str(facts_or_error)
+                )
+            else:
+                facts[digest] = facts_or_error
+                self.audit.facts.append(facts_or_error)
+        for ref, digest in located.items():
+            if digest in problems:
+                self.audit.verdicts[ref] = unevaluated(
+                    self.policies,
+                    Status.UNKNOWN,
+                    f"the image {digest} could not be read: {problems[digest]}",
+                )
+                self.unreadable.setdefault(ref.repository, []).append(problems[digest])
+            else:
+                self.audit.verdicts[ref] = evaluate(self.policies, facts[digest])
 
-def _mark_unknown(
-    audit: _RegistryAudit,
-    policies: Sequence[Policy],
-    tags: Sequence[TagObservation],
-    reason: str,
-) -> None:
-    for tag in tags:
-        audit.observations.append(TagObservation(ref=tag.ref, digest=None, problem=reason))
-        audit.verdicts[tag.ref] = unevaluated(policies, Status.UNKNOWN, reason)
+    def registry_unlisted(self, error: RegistryError) -> None:
+        """The registry itself could not be listed: every tag known of it is unknown."""
+        logger.warning("registry %s could not be listed: %s", self.registry, error)
+        self._fail(None, str(error))
+        self._mark_unknown(
+            self.store.current_tags(self.registry),
+            f"registry {self.registry} could not be listed: {error}",
+        )
+
+    def finish(self) -> _RegistryAudit:
+        """Summarise unreadable tags per repository and attach the request counts."""
+        # NOTE: one line per repository, not per tag: a registry that died mid-run would
+        # otherwise flood the run record with thousands of copies of the same message.
+        for repository, errors in sorted(self.unreadable.items()):
+            self._fail(repository, f"{len(errors)} tag(s) could not be read, e.g.: {errors[0]}")
+        self.audit.requests = self.provider.requests.snapshot(self.registry)
+        return self.audit
+
+    def _fail(self, repository: str | None, message: str) -> None:
+        self.audit.failures.append(
+            ScopeFailure(registry=self.registry, repository=repository, message=message)
+        )
+
+    def _mark_unknown(self, tags: Sequence[TagObservation], reason: str) -> None:
+        for tag in tags:
+            self.audit.observations.append(TagObservation(ref=tag.ref, digest=None, problem=reason))
+            self.audit.verdicts[tag.ref] = unevaluated(self.policies, Status.UNKNOWN, reason)
 
 
 async def _list_tags(
