@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
-from auditor.models import Digest, PlatformFacts, Status
+from auditor.models import Digest, Status
 from auditor.policies import DefaultNonRootUser
 from tests.conftest import REPO_ROOT
+from tests.factories import platform_facts
 
 
 def _instructions() -> list[tuple[str, str]]:
@@ -30,13 +31,6 @@ def test_final_user_passes_the_auditors_own_non_root_policy() -> None:
     final_stage = instructions[max(i for i, (n, _) in enumerate(instructions) if n == "FROM") :]
     users = [rest for name, rest in final_stage if name == "USER"]
     assert users, "the final stage sets no USER"
-    facts = PlatformFacts(
-        platform="linux/amd64",
-        digest=Digest("sha256:" + "0" * 64),
-        media_type="application/vnd.oci.image.manifest.v1+json",
-        config_media_type="application/vnd.oci.image.config.v1+json",
-        is_image=True,
-        user=users[-1],
-    )
+    facts = platform_facts(digest=Digest("sha256:" + "0" * 64), user=users[-1])
     verdict = DefaultNonRootUser("non-root", {}).evaluate_platform(facts)
     assert verdict.status is Status.COMPLIANT, verdict.reason

@@ -41,6 +41,24 @@ reports: {{dir: reports}}
     )
 
 
+def credentials_config(
+    write_config: Callable[[str], Path], url: str, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Export the auditor's credentials as REG_USER, REG_PASSWORD; write a config reading them."""
+    monkeypatch.setenv("REG_USER", "auditor")
+    monkeypatch.setenv("REG_PASSWORD", USERS["auditor"])
+    return oci_config(
+        write_config, url, "    credentials: {username_env: REG_USER, password_env: REG_PASSWORD}"
+    )
+
+
+def push_as_auditor(fleet_module: ModuleType, registry: RunningRegistry) -> list[object]:
+    """Push the sample fleet to a registry that needs the auditor's credentials."""
+    return push_sample_fleet(
+        fleet_module, registry, push_auth(registry, "auditor", USERS["auditor"])
+    )
+
+
 class TestAnonymousRegistry:
     def test_verdicts_match_the_fleet_and_warm_run_fetches_nothing(
         self,
@@ -129,16 +147,8 @@ class TestAuthentication:
         monkeypatch: pytest.MonkeyPatch,
     ) -> None:
         registry = registry_factory(auth=HtpasswdAuth(USERS))
-        expected = push_sample_fleet(
-            sample_fleet, registry, push_auth(registry, "auditor", USERS["auditor"])
-        )
-        monkeypatch.setenv("REG_USER", "auditor")
-        monkeypatch.setenv("REG_PASSWORD", USERS["auditor"])
-        path = oci_config(
-            write_config,
-            registry.url,
-            "    credentials: {username_env: REG_USER, password_env: REG_PASSWORD}",
-        )
+        expected = push_as_auditor(sample_fleet, registry)
+        path = credentials_config(write_config, registry.url, monkeypatch)
         assert main(["run", "--config", str(path)]) == ExitCode.NON_COMPLIANT
         assert verdicts_of_run(path.parent / "audit.db", 1) == expected_statuses(expected)
         # NOTE: the scheme is remembered, so only the very first request meets a 401.
@@ -155,11 +165,8 @@ class TestAuthentication:
         monkeypatch: pytest.MonkeyPatch,
     ) -> None:
         registry = registry_factory(auth=HtpasswdAuth(USERS))
-        push_sample_fleet(sample_fleet, registry, push_auth(registry, "auditor", USERS["auditor"]))
-        monkeypatch.setenv("REG_USER", "auditor")
-        monkeypatch.setenv("REG_PASSWORD", USERS["auditor"])
-        extra = "    credentials: {username_env: REG_USER, password_env: REG_PASSWORD}"
-        path = oci_config(write_config, registry.url, extra)
+        push_as_auditor(sample_fleet, registry)
+        path = credentials_config(write_config, registry.url, monkeypatch)
         main(["run", "--config", str(path)])
         monkeypatch.setenv("REG_PASSWORD", "wrong")
         assert main(["run", "--config", str(path)]) == ExitCode.PARTIAL
@@ -175,18 +182,10 @@ class TestAuthentication:
         monkeypatch: pytest.MonkeyPatch,
     ) -> None:
         registry = registry_factory(auth=TokenAuth(USERS))
-        expected = push_sample_fleet(
-            sample_fleet, registry, push_auth(registry, "auditor", USERS["auditor"])
-        )
+        expected = push_as_auditor(sample_fleet, registry)
         assert registry.token_service is not None
         registry.token_service.requests.clear()
-        monkeypatch.setenv("REG_USER", "auditor")
-        monkeypatch.setenv("REG_PASSWORD", USERS["auditor"])
-        path = oci_config(
-            write_config,
-            registry.url,
-            "    credentials: {username_env: REG_USER, password_env: REG_PASSWORD}",
-        )
+        path = credentials_config(write_config, registry.url, monkeypatch)
         assert main(["run", "--config", str(path)]) == ExitCode.NON_COMPLIANT
         assert verdicts_of_run(path.parent / "audit.db", 1) == expected_statuses(expected)
         repositories = {e.repository for e in expected}  # type: ignore[attr-defined]

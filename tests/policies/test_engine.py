@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from auditor.config import PolicySettings
-from auditor.models import Attestation, Digest, ImageFacts, PlatformFacts, Status
+from auditor.models import Attestation, Digest, PlatformFacts, Status
 from auditor.policies import (
     POLICY_TYPES,
     DefaultNonRootUser,
@@ -18,6 +18,7 @@ from auditor.policies import (
     evaluate,
     unevaluated,
 )
+from tests.factories import image_facts, platform_facts
 
 SBOM_AND_PROVENANCE = (
     Attestation("https://spdx.dev/Document", Digest("sha256:" + "33" * 32), "buildkit-index"),
@@ -30,10 +31,6 @@ def platform(name: str, state: Status, **overrides: Any) -> PlatformFacts:
     fields: dict[str, Any] = {
         "platform": name,
         "digest": Digest("sha256:" + hashlib.sha256(name.encode()).hexdigest()),
-        "media_type": "application/vnd.oci.image.manifest.v1+json",
-        "config_media_type": "application/vnd.oci.image.config.v1+json",
-        "is_image": True,
-        "user": "app",
         "attestations": SBOM_AND_PROVENANCE,
     }
     if state is Status.NON_COMPLIANT:
@@ -43,16 +40,7 @@ def platform(name: str, state: Status, **overrides: Any) -> PlatformFacts:
     elif state is Status.UNKNOWN:
         fields.update(is_image=False, config_media_type="application/vnd.example.config+json")
     fields.update(overrides)
-    return PlatformFacts(**fields)
-
-
-def image(*platforms: PlatformFacts, invalid: str | None = None) -> ImageFacts:
-    return ImageFacts(
-        digest=Digest("sha256:" + "11" * 32),
-        media_type="application/vnd.oci.image.index.v1+json",
-        platforms=platforms,
-        invalid=invalid,
-    )
+    return platform_facts(**fields)
 
 
 def default_policies() -> tuple[Any, ...]:
@@ -70,7 +58,7 @@ C, N, E, U = Status.COMPLIANT, Status.NON_COMPLIANT, Status.ERROR, Status.UNKNOW
 class TestMultiPlatform:
     def test_compliant_only_if_every_platform_is(self) -> None:
         policy = DefaultNonRootUser("non-root", {})
-        facts = image(platform("linux/amd64", C), platform("linux/arm64", C))
+        facts = image_facts(platform("linux/amd64", C), platform("linux/arm64", C))
 
         verdict = policy.evaluate(facts)
 
@@ -79,7 +67,7 @@ class TestMultiPlatform:
 
     def test_one_non_compliant_platform_fails_the_tag(self) -> None:
         policy = DefaultNonRootUser("non-root", {})
-        facts = image(platform("linux/amd64", C), platform("linux/arm64", N))
+        facts = image_facts(platform("linux/amd64", C), platform("linux/arm64", N))
 
         verdict = policy.evaluate(facts)
 
@@ -94,7 +82,7 @@ class TestMultiPlatform:
 
     def test_platform_details_are_kept_in_order(self) -> None:
         names = ["linux/amd64", "linux/arm64/v8", "linux/arm/v7", "linux/s390x"]
-        facts = image(*(platform(n, C) for n in names))
+        facts = image_facts(*(platform(n, C) for n in names))
 
         verdict = DefaultNonRootUser("non-root", {}).evaluate(facts)
 
@@ -115,7 +103,7 @@ class TestMultiPlatform:
         ],
     )
     def test_precedence(self, states: tuple[Status, ...], expected: Status) -> None:
-        facts = image(*(platform(f"linux/arch{i}", s) for i, s in enumerate(states)))
+        facts = image_facts(*(platform(f"linux/arch{i}", s) for i, s in enumerate(states)))
 
         verdict = DefaultNonRootUser("non-root", {}).evaluate(facts)
 
@@ -125,12 +113,14 @@ class TestMultiPlatform:
         assert all(name in verdict.reason for name in affected)
 
     def test_single_platform_reason_is_the_platform_reason(self) -> None:
-        verdict = DefaultNonRootUser("non-root", {}).evaluate(image(platform("linux/amd64", N)))
+        verdict = DefaultNonRootUser("non-root", {}).evaluate(
+            image_facts(platform("linux/amd64", N))
+        )
 
         assert verdict.reason == verdict.platforms[0].reason
 
     def test_evidence_from_every_platform(self) -> None:
-        facts = image(platform("linux/amd64", C), platform("linux/arm64", C))
+        facts = image_facts(platform("linux/amd64", C), platform("linux/arm64", C))
 
         verdict = SupplyChainAttestations("attested", {}).evaluate(facts)
 
@@ -140,7 +130,7 @@ class TestMultiPlatform:
 
 class TestWholeImage:
     def test_invalid_manifest_is_an_error_for_every_policy(self) -> None:
-        facts = image(invalid="manifest schemaVersion is not 2")
+        facts = image_facts(invalid="manifest schemaVersion is not 2")
 
         verdicts = evaluate(default_policies(), facts)
 
@@ -151,17 +141,17 @@ class TestWholeImage:
             assert verdict.remediation is None
 
     def test_invalid_wins_over_platforms(self) -> None:
-        facts = image(platform("linux/amd64", C), invalid="broken index")
+        facts = image_facts(platform("linux/amd64", C), invalid="broken index")
 
         assert all(v.status is Status.ERROR for v in evaluate(default_policies(), facts))
 
     def test_no_platforms_is_unknown(self) -> None:
-        verdicts = evaluate(default_policies(), image())
+        verdicts = evaluate(default_policies(), image_facts())
 
         assert [v.status for v in verdicts] == [Status.UNKNOWN, Status.UNKNOWN]
 
     def test_one_verdict_per_policy_in_order(self) -> None:
-        verdicts = evaluate(default_policies(), image(platform("linux/amd64", C)))
+        verdicts = evaluate(default_policies(), image_facts(platform("linux/amd64", C)))
 
         assert [(v.policy_id, v.policy_type) for v in verdicts] == [
             ("non-root", "default-non-root-user"),
@@ -175,7 +165,7 @@ class TestRemediation:
     def test_only_on_non_compliant(self, policy_type: str, state: Status) -> None:
         policy = POLICY_TYPES[policy_type]("p", {})
         # Without attestations the supply-chain policy fails where the platform is an image.
-        facts = image(platform("linux/amd64", state, attestations=()))
+        facts = image_facts(platform("linux/amd64", state, attestations=()))
 
         verdict = policy.evaluate(facts)
 

@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from auditor.models import Attestation, Digest, ImageFacts, PlatformFacts, Status
+from auditor.models import Attestation, Digest, PlatformFacts, Status
 from auditor.policies import PolicyConfigError, SupplyChainAttestations
+from tests.factories import image_facts, platform_facts
 
 SPDX = "https://spdx.dev/Document"
 CYCLONEDX = "https://cyclonedx.org/bom"
@@ -23,25 +24,7 @@ def attestations(*predicate_types: str) -> tuple[Attestation, ...]:
 
 
 def platform(*predicate_types: str, **overrides: Any) -> PlatformFacts:
-    fields: dict[str, Any] = {
-        "platform": "linux/amd64",
-        "digest": Digest("sha256:" + "22" * 32),
-        "media_type": "application/vnd.oci.image.manifest.v1+json",
-        "config_media_type": "application/vnd.oci.image.config.v1+json",
-        "is_image": True,
-        "user": "app",
-        "attestations": attestations(*predicate_types),
-    }
-    fields.update(overrides)
-    return PlatformFacts(**fields)
-
-
-def image(*platforms: PlatformFacts) -> ImageFacts:
-    return ImageFacts(
-        digest=Digest("sha256:" + "11" * 32),
-        media_type="application/vnd.oci.image.index.v1+json",
-        platforms=platforms,
-    )
+    return platform_facts(attestations=attestations(*predicate_types), **overrides)
 
 
 @pytest.fixture
@@ -55,14 +38,14 @@ class TestSupplyChainAttestations:
     def test_sbom_and_provenance_are_compliant(
         self, policy: SupplyChainAttestations, sbom: str, provenance: str
     ) -> None:
-        verdict = policy.evaluate(image(platform(sbom, provenance)))
+        verdict = policy.evaluate(image_facts(platform(sbom, provenance)))
 
         assert verdict.status is Status.COMPLIANT
         assert sbom in verdict.reason and provenance in verdict.reason
         assert verdict.remediation is None
 
     def test_missing_sbom(self, policy: SupplyChainAttestations) -> None:
-        verdict = policy.evaluate(image(platform(SLSA_V1)))
+        verdict = policy.evaluate(image_facts(platform(SLSA_V1)))
 
         assert verdict.status is Status.NON_COMPLIANT
         assert "no SBOM" in verdict.reason
@@ -70,28 +53,28 @@ class TestSupplyChainAttestations:
         assert SLSA_V1 in verdict.reason, "what was found is shown"
 
     def test_missing_provenance(self, policy: SupplyChainAttestations) -> None:
-        verdict = policy.evaluate(image(platform(SPDX)))
+        verdict = policy.evaluate(image_facts(platform(SPDX)))
 
         assert verdict.status is Status.NON_COMPLIANT
         assert "no provenance" in verdict.reason
         assert "no SBOM" not in verdict.reason
 
     def test_missing_both(self, policy: SupplyChainAttestations) -> None:
-        verdict = policy.evaluate(image(platform()))
+        verdict = policy.evaluate(image_facts(platform()))
 
         assert verdict.status is Status.NON_COMPLIANT
         assert "SBOM" in verdict.reason and "provenance" in verdict.reason
         assert verdict.remediation == SupplyChainAttestations.remediation
 
     def test_other_predicates_do_not_count(self, policy: SupplyChainAttestations) -> None:
-        verdict = policy.evaluate(image(platform(VSA, "https://example.com/custom/v1")))
+        verdict = policy.evaluate(image_facts(platform(VSA, "https://example.com/custom/v1")))
 
         assert verdict.status is Status.NON_COMPLIANT
         assert VSA in verdict.reason
 
     def test_unreadable_attestations_are_unknown(self, policy: SupplyChainAttestations) -> None:
         lost = "attestation manifest sha256:44: 503 Service Unavailable"
-        verdict = policy.evaluate(image(platform(SPDX, missing=(lost,))))
+        verdict = policy.evaluate(image_facts(platform(SPDX, missing=(lost,))))
 
         assert verdict.status is Status.UNKNOWN
         assert lost in verdict.reason
@@ -102,13 +85,13 @@ class TestSupplyChainAttestations:
         self, policy: SupplyChainAttestations
     ) -> None:
         verdict = policy.evaluate(
-            image(platform(SPDX, SLSA_V1, missing=("attestation manifest sha256:55: 404",)))
+            image_facts(platform(SPDX, SLSA_V1, missing=("attestation manifest sha256:55: 404",)))
         )
 
         assert verdict.status is Status.COMPLIANT
 
     def test_evidence_names_each_attestation(self, policy: SupplyChainAttestations) -> None:
-        verdict = policy.evaluate(image(platform(SPDX, SLSA_V1)))
+        verdict = policy.evaluate(image_facts(platform(SPDX, SLSA_V1)))
 
         assert len(verdict.evidence) == 2
         assert all(ATTESTATION_MANIFEST in e for e in verdict.evidence)
@@ -116,19 +99,19 @@ class TestSupplyChainAttestations:
         assert any(SLSA_V1 in e for e in verdict.evidence)
 
     def test_artifact_is_unknown(self, policy: SupplyChainAttestations) -> None:
-        verdict = policy.evaluate(image(platform(is_image=False, config_media_type="x/helm")))
+        verdict = policy.evaluate(image_facts(platform(is_image=False, config_media_type="x/helm")))
 
         assert verdict.status is Status.UNKNOWN
         assert "x/helm" in verdict.reason
 
     def test_invalid_platform_is_an_error(self, policy: SupplyChainAttestations) -> None:
-        verdict = policy.evaluate(image(platform(SPDX, SLSA_V1, invalid="bad digest")))
+        verdict = policy.evaluate(image_facts(platform(SPDX, SLSA_V1, invalid="bad digest")))
 
         assert verdict.status is Status.ERROR
         assert "bad digest" in verdict.reason
 
     def test_unreadable_config_does_not_matter(self, policy: SupplyChainAttestations) -> None:
-        verdict = policy.evaluate(image(platform(SPDX, SLSA_V1, config_error="not JSON")))
+        verdict = policy.evaluate(image_facts(platform(SPDX, SLSA_V1, config_error="not JSON")))
 
         assert verdict.status is Status.COMPLIANT
 
@@ -136,7 +119,7 @@ class TestSupplyChainAttestations:
         self, policy: SupplyChainAttestations
     ) -> None:
         verdict = policy.evaluate(
-            image(
+            image_facts(
                 platform(SPDX, SLSA_V1),
                 platform(platform="linux/arm64", digest=Digest("sha256:" + "66" * 32)),
             )

@@ -5,27 +5,16 @@ from __future__ import annotations
 import dataclasses
 import html
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import pytest
-from sqlite_utils import Database
 
 from auditor.errors import StoreError
-from auditor.models import (
-    Digest,
-    PlatformVerdict,
-    RequestCount,
-    ScopeFailure,
-    Status,
-    TagObservation,
-    TagRef,
-    Verdict,
-)
+from auditor.models import RequestCount, ScopeFailure, Status, TagRef, Verdict
 from auditor.reports import RESULT_COLUMNS, HtmlReport, ReportContext, build_context
-from auditor.store import AuditStore
+from tests import factories
+from tests.factories import D1, recorded_run
 
-D1 = Digest("sha256:" + "a1" * 32)
-D2 = Digest("sha256:" + "b2" * 32)
 HOSTILE = "<script>alert('pwned')</script>"
 HOSTILE_IMG = '"><img src="https://evil.example/x.png" onerror="alert(1)">'
 
@@ -38,41 +27,10 @@ def verdict(
     platforms: Sequence[tuple[str, Status, str]] = (),
     evidence: Sequence[str] = (),
 ) -> Verdict:
-    return Verdict(
-        policy_id=policy,
-        policy_type=f"{policy}-type",
-        status=status,
-        reason=reason,
-        remediation="fix it" if status is Status.NON_COMPLIANT else None,
-        platforms=tuple(PlatformVerdict(p, D1, s, r) for p, s, r in platforms),
-        evidence=tuple(evidence),
+    """A verdict whose policy type is named after `policy`; no platforms unless given."""
+    return factories.verdict(
+        policy, status, reason, policy_type=f"{policy}-type", platforms=platforms, evidence=evidence
     )
-
-
-def recorded_run(
-    verdicts: Mapping[TagRef, Sequence[Verdict]],
-    *,
-    digests: Mapping[TagRef, Digest | None] | None = None,
-    failures: Sequence[ScopeFailure] = (),
-    requests: Sequence[RequestCount] = (),
-    config: str = "config/auditor.yaml",
-) -> tuple[AuditStore, int]:
-    store = AuditStore(Database(memory=True))
-    run_id = store.start_run("2026-01-01T02:00:00+00:00", config)
-    store.record_run(
-        run_id,
-        finished_at="2026-01-01T02:05:00+00:00",
-        observations=[
-            TagObservation(ref=ref, digest=(digests or {}).get(ref, D1)) for ref in verdicts
-        ],
-        verdicts=verdicts,
-        listed={},
-        complete_repositories=[],
-        facts=[],
-        failures=failures,
-        requests=requests,
-    )
-    return store, run_id
 
 
 APP = TagRef("hub", "team/app", "latest")

@@ -7,54 +7,20 @@ import io
 from collections.abc import Mapping, Sequence
 
 import pytest
-from sqlite_utils import Database
 
-from auditor.models import Digest, PlatformVerdict, Status, TagObservation, TagRef, Verdict
+from auditor.models import Digest, Status, TagRef, Verdict
 from auditor.reports import RESULT_COLUMNS, CsvReport, build_context
-from auditor.store import AuditStore
+from tests.factories import D1, recorded_run, verdict
 
-D1 = Digest("sha256:" + "a1" * 32)
 REQUIRED = ("registry", "repository", "tag", "digest", "policy", "status", "reason")
 FORMULAS = ['=HYPERLINK("https://evil.example")', "+1+1", "-2+3", "@SUM(A1:A2)", "\t=1"]
-
-
-def verdict(
-    policy: str,
-    status: Status = Status.COMPLIANT,
-    reason: str = "ok",
-    *,
-    platform: str = "linux/amd64",
-) -> Verdict:
-    return Verdict(
-        policy_id=policy,
-        policy_type="default-non-root-user",
-        status=status,
-        reason=reason,
-        remediation="fix it" if status is Status.NON_COMPLIANT else None,
-        platforms=(PlatformVerdict(platform, D1, status, reason),),
-        evidence=(f"{platform} config User='app'",),
-    )
 
 
 def render(
     verdicts: Mapping[TagRef, Sequence[Verdict]],
     digests: Mapping[TagRef, Digest | None] | None = None,
 ) -> str:
-    store = AuditStore(Database(memory=True))
-    run_id = store.start_run("2026-01-01T02:00:00+00:00", "auditor.yaml")
-    store.record_run(
-        run_id,
-        finished_at="2026-01-01T02:05:00+00:00",
-        observations=[
-            TagObservation(ref=ref, digest=(digests or {}).get(ref, D1)) for ref in verdicts
-        ],
-        verdicts=verdicts,
-        listed={},
-        complete_repositories=[],
-        facts=[],
-        failures=[],
-        requests=[],
-    )
+    store, run_id = recorded_run(verdicts, digests=digests, config="auditor.yaml")
     return CsvReport().render(build_context(store, run_id))
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import pytest
@@ -13,8 +12,6 @@ from auditor.models import (
     Attestation,
     Digest,
     ImageFacts,
-    PlatformFacts,
-    PlatformVerdict,
     RequestCount,
     ScopeFailure,
     Status,
@@ -23,9 +20,9 @@ from auditor.models import (
     Verdict,
 )
 from auditor.store import AuditStore
+from tests import factories
+from tests.factories import D1, D2, Recorder, image_facts, platform_facts
 
-D1 = Digest("sha256:" + "a1" * 32)
-D2 = Digest("sha256:" + "b2" * 32)
 LATEST = TagRef("hub", "team/app", "latest")
 STABLE = TagRef("hub", "team/app", "stable")
 OTHER = TagRef("hub", "team/db", "1.0")
@@ -36,70 +33,20 @@ COMPLETE = [("hub", "team/app"), ("hub", "team/db")]
 def verdict(
     status: Status = Status.COMPLIANT, reason: str = "runs as 'app'", policy: str = "non-root"
 ) -> Verdict:
-    return Verdict(
-        policy_id=policy,
-        policy_type="default-non-root-user",
-        status=status,
-        reason=reason,
-        remediation="set USER" if status is Status.NON_COMPLIANT else None,
-        platforms=(PlatformVerdict("linux/amd64", D1, status, reason),),
-        evidence=("linux/amd64 config User='app'",),
-    )
+    return factories.verdict(policy, status, reason, remediation="set USER")
 
 
 def facts(digest: Digest, *, missing: tuple[str, ...] = ()) -> ImageFacts:
-    return ImageFacts(
-        digest=digest,
-        media_type="application/vnd.oci.image.index.v1+json",
-        platforms=(
-            PlatformFacts(
-                platform="linux/amd64",
-                digest=Digest("sha256:" + "c3" * 32),
-                media_type="application/vnd.oci.image.manifest.v1+json",
-                config_media_type="application/vnd.oci.image.config.v1+json",
-                is_image=True,
-                user="app",
-                labels={"a": "b"},
-                attestations=(Attestation("https://spdx.dev/Document", D2, "buildkit-index"),),
-                missing=missing,
-            ),
+    return image_facts(
+        platform_facts(
+            digest=Digest("sha256:" + "c3" * 32),
+            labels={"a": "b"},
+            attestations=(Attestation("https://spdx.dev/Document", D2, "buildkit-index"),),
+            missing=missing,
         ),
+        digest=digest,
         annotations={"k": "v"},
     )
-
-
-class Recorder:
-    """Starts and records runs with sensible defaults."""
-
-    def __init__(self, store: AuditStore) -> None:
-        self.store = store
-        self.clock = 0
-
-    def run(
-        self,
-        tags: Mapping[TagRef, Digest | None],
-        verdicts: Mapping[TagRef, Sequence[Verdict]] | None = None,
-        *,
-        listed: Mapping[str, Sequence[str] | None] = REPOSITORIES,
-        complete: Iterable[tuple[str, str]] = COMPLETE,
-        facts: Iterable[ImageFacts] = (),
-        failures: Sequence[ScopeFailure] = (),
-        requests: Sequence[RequestCount] = (),
-    ) -> int:
-        self.clock += 1
-        run_id = self.store.start_run(f"2026-01-{self.clock:02d}T02:00:00+00:00", "test.yaml")
-        self.store.record_run(
-            run_id,
-            finished_at=f"2026-01-{self.clock:02d}T02:05:00+00:00",
-            observations=[TagObservation(ref=ref, digest=d) for ref, d in tags.items()],
-            verdicts=verdicts if verdicts is not None else {ref: (verdict(),) for ref in tags},
-            listed=listed,
-            complete_repositories=complete,
-            facts=facts,
-            failures=failures,
-            requests=requests,
-        )
-        return run_id
 
 
 @pytest.fixture
@@ -109,7 +56,7 @@ def store() -> AuditStore:
 
 @pytest.fixture
 def recorder(store: AuditStore) -> Recorder:
-    return Recorder(store)
+    return Recorder(store, listed=REPOSITORIES, complete=COMPLETE, default_verdict=verdict)
 
 
 def rows(store: AuditStore, table: str, **where: Any) -> list[dict[str, Any]]:
