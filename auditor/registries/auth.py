@@ -87,18 +87,8 @@ class RegistryAuth(httpx.Auth):
     def sync_auth_flow(
         self, request: httpx.Request
     ) -> Generator[httpx.Request, httpx.Response, None]:
-        """See `httpx.Auth.sync_auth_flow`; reads the body of token responses only."""
-        flow = self.auth_flow(request)
-        next_request = next(flow)
-        while True:
-            response = yield next_request
-            if id(response.request) in self._token_requests:
-                self._token_requests.discard(id(response.request))
-                response.read()
-            try:
-                next_request = flow.send(response)
-            except StopIteration:
-                break
+        """Not supported: the auditor's registry clients are all async."""
+        raise NotImplementedError("RegistryAuth serves httpx.AsyncClient only")
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         """See `httpx.Auth.auth_flow`."""

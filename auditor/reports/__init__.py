@@ -26,15 +26,14 @@ def write_reports(
     folder (only when writing into the configured folder).
     """
     context = build_context(store, run_id)
-    base = output or settings.dir
-    folder = base / f"run-{run_id}" if output is None else output
+    folder = output if output is not None else settings.dir / f"run-{run_id}"
     try:
         folder.mkdir(parents=True, exist_ok=True)
         for name in settings.formats:
             report = FORMATS[name]()
             (folder / report.filename).write_text(report.render(context), encoding="utf-8")
         if output is None and run_id == store.latest_run_id():
-            _point_latest(base, folder.name)
+            _point_latest(settings.dir, folder.name)
     except OSError as error:
         raise ReportError(f"cannot write reports to {folder}: {error.strerror}") from error
     return folder
