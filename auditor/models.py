@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, NewType
+from typing import Any, ClassVar, NewType
 
 Digest = NewType("Digest", str)
 """A content digest such as ``sha256:<64 hex>``; the unit of work and of caching."""
@@ -103,9 +103,18 @@ class ImageFacts:
         """True when nothing was missing, so the facts may be cached for good."""
         return not any(p.missing for p in self.platforms)
 
+    FORMAT: ClassVar[int] = 1
+    """Version of the `to_dict` layout; bump it when a field is added or changes meaning."""
+
+    @classmethod
+    def is_current(cls, data: Mapping[str, Any]) -> bool:
+        """True when `data` was written in this version's layout and `from_dict` can read it."""
+        return data.get("format") == cls.FORMAT
+
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict; `from_dict` reverses it."""
         return {
+            "format": self.FORMAT,
             "digest": self.digest,
             "media_type": self.media_type,
             "annotations": dict(self.annotations),

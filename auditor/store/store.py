@@ -159,14 +159,20 @@ class AuditStore:
     # -- facts --------------------------------------------------------------------------
 
     def known_facts(self, digests: Iterable[Digest]) -> dict[Digest, ImageFacts]:
-        """Facts already resolved for any of `digests`."""
+        """Facts already resolved for any of `digests`.
+
+        Facts stored in an older layout are left out, so they are resolved again (and
+        replaced) with everything the current version knows how to find.
+        """
         found: dict[Digest, ImageFacts] = {}
         for chunk in _chunks(sorted(set(digests))):
             marks = ",".join("?" * len(chunk))
             for digest, raw in self.db.execute(
                 f"select digest, facts from facts where digest in ({marks})", chunk
             ):
-                found[Digest(digest)] = ImageFacts.from_dict(json.loads(raw))
+                data = json.loads(raw)
+                if ImageFacts.is_current(data):
+                    found[Digest(digest)] = ImageFacts.from_dict(data)
         return found
 
     # -- tags ---------------------------------------------------------------------------
@@ -323,6 +329,16 @@ class AuditStore:
         return removed
 
     def _record_facts(self, run_id: int, resolved_at: str, facts: Iterable[ImageFacts]) -> None:
+        complete = [f for f in facts if f.complete]
+        # NOTE: facts in an older layout were resolved again (see known_facts); they make
+        # way for the new ones, while current facts are never rewritten.
+        for chunk in _chunks([f.digest for f in complete]):
+            marks = ",".join("?" * len(chunk))
+            self.db.execute(
+                f"delete from facts where digest in ({marks})"
+                " and json_extract(facts, '$.format') is not ?",
+                [*chunk, ImageFacts.FORMAT],
+            )
         self.db.table("facts").insert_all(
             (
                 {
@@ -332,8 +348,7 @@ class AuditStore:
                     "resolved_at": resolved_at,
                     "facts": json.dumps(f.to_dict(), sort_keys=True),
                 }
-                for f in facts
-                if f.complete
+                for f in complete
             ),
             pk="digest",
             ignore=True,

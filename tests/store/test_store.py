@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -356,6 +357,22 @@ class TestFacts:
 
         assert store.known_facts([D1]) == {}
         assert count(store, "facts") == 0
+
+    def test_facts_in_an_older_layout_are_resolved_again_and_replaced(
+        self, store: AuditStore, recorder: Recorder
+    ) -> None:
+        recorder.run({LATEST: D1}, facts=[facts(D1)])
+        older = facts(D1).to_dict()
+        del older["format"]
+        for platform in older["platforms"]:
+            del platform["annotations"]  # a field this layout did not have yet
+        store.db.execute("update facts set facts = ? where digest = ?", [json.dumps(older), D1])
+
+        assert store.known_facts([D1]) == {}
+
+        recorder.run({LATEST: D1}, facts=[facts(D1)])
+        assert store.known_facts([D1]) == {D1: facts(D1)}
+        assert count(store, "facts") == 1
 
     def test_known_facts_of_nothing(self, store: AuditStore) -> None:
         assert store.known_facts([]) == {}
